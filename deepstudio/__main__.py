@@ -1,0 +1,3 @@
+from deepstudio.cli.main import main
+
+raise SystemExit(main())
