@@ -1,0 +1,1 @@
+"""Lip-sync models: Wav2Lip-family generator, sync expert, quality discriminator, training."""
