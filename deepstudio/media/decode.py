@@ -1,0 +1,130 @@
+"""Decoding video into RGB frames: fast sequential streaming and frame-accurate random access.
+
+Frame ``k`` of a file is defined on a constant-rate timeline: for constant-frame-rate files it
+is the k-th frame in presentation order; variable-frame-rate files are conformed to their
+average rate (each output frame shows the source frame on screen at time k/fps), the way
+editors conform phone footage. Rotation metadata is applied, so frames are upright.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+
+from deepstudio.errors import MediaError
+from deepstudio.media.probe import MediaInfo, open_container, probe
+
+SEQUENTIAL_REUSE_FRAMES = 90
+"""A read() up to this many frames ahead of the last one decodes forward instead of seeking."""
+
+
+def frame_to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
+    """An upright RGB uint8 array from a decoded frame with the given display rotation."""
+    rgb = frame.to_ndarray(format="rgb24")
+    turns = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
+
+
+class VideoReader:
+    """Reads frames of one video file. Use from one thread at a time."""
+
+    def __init__(self, source: str | Path | MediaInfo) -> None:
+        self.info = source if isinstance(source, MediaInfo) else probe(source, require_video=True)
+        if not self.info.has_video:
+            raise MediaError("has no video stream", self.info.path)
+        self._random: av.container.InputContainer | None = None
+        self._random_iter: Iterator[tuple[int, av.VideoFrame]] | None = None
+        self._last: tuple[int, np.ndarray] | None = None
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._random_iter = None
+        if self._random is not None:
+            self._random.close()
+            self._random = None
+
+    @property
+    def frame_count(self) -> int:
+        return self.info.frame_count
+
+    def source_index(self, index: int) -> int:
+        """Which source frame (presentation order) is shown at timeline frame ``index``."""
+        info = self.info
+        if not info.is_vfr:
+            return index
+        t = info.frame_pts[0] + index / (info.fps * info.time_base)
+        return int(max(0, np.searchsorted(info.frame_pts, float(t) + 0.5, side="right") - 1))
+
+    def frames(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """Frames ``start``..``end`` (exclusive) in order, decoded in a streaming fashion."""
+        end = self.frame_count if end is None else min(end, self.frame_count)
+        if start >= end:
+            return
+        wanted = np.array([self.source_index(k) for k in range(start, end)])
+        container = open_container(self.info.path)
+        container.streams.video[0].thread_type = "AUTO"
+        try:
+            out = start
+            for src, frame in self._decode_from(container, int(wanted[0])):
+                if src < wanted[out - start]:
+                    continue
+                rgb = frame_to_rgb(frame, self.info.rotation)
+                while out < end and wanted[out - start] <= src:
+                    yield out, rgb
+                    out += 1
+                if out >= end:
+                    return
+            if out < end:
+                # The stream ended early (a truncated tail): repeat nothing, report it.
+                raise MediaError(f"video ends at frame {out} of {end} (truncated?)",
+                                 self.info.path)
+        finally:
+            container.close()
+
+    def read(self, index: int) -> np.ndarray:
+        """Exactly frame ``index`` (0-based), decoding forward when it is just ahead."""
+        if not 0 <= index < self.frame_count:
+            raise IndexError(f"frame {index} outside 0..{self.frame_count - 1}")
+        src = self.source_index(index)
+        if self._last is not None and self._last[0] == src:
+            return self._last[1]
+        last_src = self._last[0] if self._last is not None else None
+        if (self._random_iter is None or last_src is None or src < last_src
+                or src - last_src > SEQUENTIAL_REUSE_FRAMES):
+            if self._random is None:
+                self._random = open_container(self.info.path)
+            self._random_iter = self._decode_from(self._random, src)
+        for got, frame in self._random_iter:
+            if got >= src:
+                self._last = (got, frame_to_rgb(frame, self.info.rotation))
+                return self._last[1]
+        raise MediaError(f"frame {index} cannot be decoded (truncated?)", self.info.path)
+
+    def _decode_from(self, container: av.container.InputContainer,
+                     src_index: int) -> Iterator[tuple[int, av.VideoFrame]]:
+        """Decoded frames from source frame ``src_index`` on, with their source indices."""
+        pts = self.info.frame_pts
+        stream = container.streams.video[0]
+        target = int(pts[src_index])
+        try:
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+            counter = -1
+            for frame in container.decode(stream):
+                counter += 1
+                if frame.pts is None:
+                    yield counter, frame
+                    continue
+                if frame.pts < target:
+                    continue
+                index = int(np.searchsorted(pts, frame.pts))
+                yield min(index, pts.size - 1), frame
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"decoding failed ({exc.strerror or exc})", self.info.path) from None
