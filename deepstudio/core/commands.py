@@ -1,0 +1,837 @@
+"""Commands: the only way to change a :class:`~deepstudio.core.project.Project`.
+
+Each command checks everything before it touches the project, so a refused command
+(:class:`CommandError`) leaves the project unchanged. ``apply`` records what it needs for
+``undo``; applying again after an undo (redo) gives the same result, ids included (ids of
+new objects are chosen when the command is built).
+
+Every ``apply``/``undo`` returns a :class:`ChangeSet` naming the ids that changed, so views
+can refresh only what they show.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from deepstudio.core.effects import effect_spec, validate_params
+from deepstudio.core.project import (
+    Clip,
+    ConsentRecord,
+    Effect,
+    FaceTrackRef,
+    Identity,
+    MediaItem,
+    ModelRef,
+    Project,
+    Track,
+)
+from deepstudio.errors import UserError
+from deepstudio.types import FrameIndex, Id, new_id
+
+
+class CommandError(UserError):
+    """A refused edit (overlapping clips, unknown id, bad range …), shown as one line."""
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """Ids changed by a command, per kind; ``project`` flags project-wide changes (name,
+    timeline rate)."""
+
+    media: frozenset[Id] = frozenset()
+    tracks: frozenset[Id] = frozenset()
+    clips: frozenset[Id] = frozenset()
+    effects: frozenset[Id] = frozenset()
+    identities: frozenset[Id] = frozenset()
+    models: frozenset[Id] = frozenset()
+    project: bool = False
+
+    def __or__(self, other: ChangeSet) -> ChangeSet:
+        return ChangeSet(self.media | other.media, self.tracks | other.tracks,
+                         self.clips | other.clips, self.effects | other.effects,
+                         self.identities | other.identities, self.models | other.models,
+                         self.project or other.project)
+
+    def __bool__(self) -> bool:
+        return bool(self.media or self.tracks or self.clips or self.effects
+                    or self.identities or self.models or self.project)
+
+
+def changed(**kinds: Iterable[Id] | bool) -> ChangeSet:
+    """``changed(clips=[a], tracks=[t])`` → a ChangeSet."""
+    return ChangeSet(**{k: v if isinstance(v, bool) else frozenset(v) for k, v in kinds.items()})
+
+
+class Command(ABC):
+    """One undoable edit. ``text`` names it for the Undo/Redo menu entries."""
+
+    text: str = ""
+
+    @abstractmethod
+    def apply(self, project: Project) -> ChangeSet: ...
+
+    @abstractmethod
+    def undo(self, project: Project) -> ChangeSet: ...
+
+
+# --- lookups that raise CommandError ------------------------------------------------------
+
+def _lookup(mapping: dict[Id, Any], key: Id, what: str) -> Any:
+    try:
+        return mapping[key]
+    except KeyError:
+        raise CommandError(f"no {what} {key}") from None
+
+
+def _track(project: Project, track_id: Id) -> Track:
+    try:
+        return project.track(track_id)
+    except KeyError:
+        raise CommandError(f"no track {track_id}") from None
+
+
+def _clip(project: Project, clip_id: Id) -> tuple[Track, Clip]:
+    try:
+        return project.track_of_clip(clip_id), project.clip(clip_id)
+    except KeyError:
+        raise CommandError(f"no clip {clip_id}") from None
+
+
+def _insert_at(mapping: dict[Id, Any], key: Id, value: Any, index: int) -> None:
+    """Put ``key`` back at position ``index`` (dict order is meaningful: e.g. the first
+    video media sets the timeline rate)."""
+    items = list(mapping.items())
+    items.insert(index, (key, value))
+    mapping.clear()
+    mapping.update(items)
+
+
+def _fps_changed(project: Project, before: Any) -> bool:
+    return project.timeline_fps() != before
+
+
+# --- clip placement rules -----------------------------------------------------------------
+
+def _check_media_fits_track(project: Project, track: Track, media_id: Id) -> None:
+    media = _lookup(project.media, media_id, "media")
+    if track.kind == "video" and not media.has_video:
+        raise CommandError(f"{media.path}: has no video for video track {track.name!r}")
+    if track.kind == "audio" and not media.has_audio:
+        raise CommandError(f"{media.path}: has no audio for audio track {track.name!r}")
+
+
+def _check_free(track: Track, start: int, end: int, ignore: Id | None = None) -> None:
+    if start < 0:
+        raise CommandError(f"a clip cannot start before frame 0 (got {start})")
+    for other in track.clips:
+        if other.id != ignore and other.start < end and start < other.end:
+            raise CommandError(f"frames {start}..{end} overlap clip {other.id} "
+                               f"({other.start}..{other.end}) on track {track.name!r}")
+
+
+def _check_source_range(project: Project, media_id: Id, in_frame: int, out_frame: int) -> None:
+    length = project.media_length(media_id)
+    if not 0 <= in_frame < out_frame <= length:
+        raise CommandError(f"source range {in_frame}..{out_frame} is outside media "
+                           f"{media_id} (0..{length})")
+
+
+def _insert_sorted(track: Track, clip: Clip) -> None:
+    track.clips.append(clip)
+    track.clips.sort(key=lambda c: c.start)
+
+
+# --- media --------------------------------------------------------------------------------
+
+@dataclass
+class AddMedia(Command):
+    item: MediaItem
+    text = "Import media"
+
+    def apply(self, project: Project) -> ChangeSet:
+        if self.item.id in project.media:
+            raise CommandError(f"media {self.item.id} already exists")
+        fps = project.timeline_fps()
+        project.media[self.item.id] = self.item
+        return changed(media=[self.item.id], project=_fps_changed(project, fps))
+
+    def undo(self, project: Project) -> ChangeSet:
+        fps = project.timeline_fps()
+        del project.media[self.item.id]
+        return changed(media=[self.item.id], project=_fps_changed(project, fps))
+
+
+@dataclass
+class RemoveMedia(Command):
+    """Remove media no clip or effect uses; face tracks of it leave their identities."""
+
+    media_id: Id
+    text = "Remove media"
+    _item: MediaItem | None = field(default=None, init=False, repr=False)
+    _index: int = field(default=0, init=False, repr=False)
+    _unassigned: list[tuple[Id, int, FaceTrackRef]] = field(default_factory=list, init=False,
+                                                           repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        item = _lookup(project.media, self.media_id, "media")
+        users = [c.id for c in project.clips_using_media(self.media_id)]
+        users += [e.id for e in project.effects.values() if e.media_id == self.media_id]
+        if users:
+            raise CommandError(f"{item.path}: still used by {len(users)} clip(s)/effect(s) "
+                               f"on the timeline ({users[0]} …); delete them first")
+        fps = project.timeline_fps()
+        self._item, self._index = item, list(project.media).index(self.media_id)
+        self._unassigned = []
+        for identity in project.identities.values():
+            for i, ref in reversed(list(enumerate(identity.face_tracks))):
+                if ref.media_id == self.media_id:
+                    self._unassigned.append((identity.id, i, ref))
+                    del identity.face_tracks[i]
+        del project.media[self.media_id]
+        return changed(media=[self.media_id], identities={u[0] for u in self._unassigned},
+                       project=_fps_changed(project, fps))
+
+    def undo(self, project: Project) -> ChangeSet:
+        assert self._item is not None
+        fps = project.timeline_fps()
+        _insert_at(project.media, self.media_id, self._item, self._index)
+        for identity_id, i, ref in reversed(self._unassigned):
+            project.identities[identity_id].face_tracks.insert(i, ref)
+        return changed(media=[self.media_id], identities={u[0] for u in self._unassigned},
+                       project=_fps_changed(project, fps))
+
+
+# --- tracks -------------------------------------------------------------------------------
+
+@dataclass
+class AddTrack(Command):
+    """Add an empty track at ``index`` (default: after the others)."""
+
+    track: Track
+    index: int | None = None
+    text = "Add track"
+
+    def apply(self, project: Project) -> ChangeSet:
+        if any(t.id == self.track.id for t in project.tracks):
+            raise CommandError(f"track {self.track.id} already exists")
+        if self.track.clips:
+            raise CommandError("add clips to a new track with AddClip")
+        if self.track.kind not in ("video", "audio"):
+            raise CommandError(f"unknown track kind {self.track.kind!r}")
+        index = len(project.tracks) if self.index is None else self.index
+        project.tracks.insert(index, self.track)
+        return changed(tracks=[self.track.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        project.tracks.remove(_track(project, self.track.id))
+        return changed(tracks=[self.track.id])
+
+
+@dataclass
+class RemoveTrack(Command):
+    """Remove a track that holds no clips and no effects."""
+
+    track_id: Id
+    text = "Remove track"
+    _removed: tuple[int, Track] | None = field(default=None, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        track = _track(project, self.track_id)
+        if track.clips or any(e.track_id == self.track_id for e in project.effects.values()):
+            raise CommandError(f"track {track.name!r} is not empty")
+        self._removed = (project.tracks.index(track), track)
+        project.tracks.remove(track)
+        return changed(tracks=[self.track_id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        assert self._removed is not None
+        project.tracks.insert(*self._removed)
+        return changed(tracks=[self.track_id])
+
+
+# --- clips --------------------------------------------------------------------------------
+
+@dataclass
+class AddClip(Command):
+    track_id: Id
+    clip: Clip
+    text = "Add clip"
+
+    def apply(self, project: Project) -> ChangeSet:
+        track = _track(project, self.track_id)
+        if any(c.id == self.clip.id for _, c in project.clips()):
+            raise CommandError(f"clip {self.clip.id} already exists")
+        _check_media_fits_track(project, track, self.clip.media_id)
+        _check_source_range(project, self.clip.media_id, self.clip.in_frame, self.clip.out_frame)
+        _check_free(track, self.clip.start, self.clip.end)
+        _insert_sorted(track, self.clip)
+        return changed(clips=[self.clip.id], tracks=[track.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        track, clip = _clip(project, self.clip.id)
+        track.clips.remove(clip)
+        return changed(clips=[clip.id], tracks=[track.id])
+
+
+@dataclass
+class MoveClip(Command):
+    """Move a clip to timeline frame ``start`` and/or onto track ``track_id``."""
+
+    clip_id: Id
+    start: FrameIndex | None = None
+    track_id: Id | None = None
+    text = "Move clip"
+    _old: tuple[Id, FrameIndex] | None = field(default=None, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        src, clip = _clip(project, self.clip_id)
+        dst = src if self.track_id is None else _track(project, self.track_id)
+        start = clip.start if self.start is None else self.start
+        _check_media_fits_track(project, dst, clip.media_id)
+        _check_free(dst, start, start + clip.length, ignore=clip.id)
+        self._old = (src.id, clip.start)
+        self._place(project, src, dst, clip, start)
+        return changed(clips=[clip.id], tracks={src.id, dst.id})
+
+    def undo(self, project: Project) -> ChangeSet:
+        assert self._old is not None
+        src, clip = _clip(project, self.clip_id)
+        dst = _track(project, self._old[0])
+        self._place(project, src, dst, clip, self._old[1])
+        return changed(clips=[clip.id], tracks={src.id, dst.id})
+
+    @staticmethod
+    def _place(project: Project, src: Track, dst: Track, clip: Clip, start: int) -> None:
+        src.clips.remove(clip)
+        clip.start = start
+        _insert_sorted(dst, clip)
+
+
+@dataclass
+class TrimClip(Command):
+    """Set a clip's source in and/or out point.
+
+    Moving ``in_frame`` moves ``start`` by the same amount, so the frames that stay keep
+    their place on the timeline (a left-edge drag to timeline frame f is
+    ``in_frame = clip.in_frame + f - clip.start``). Values are clamped to the media, to
+    at least one frame, and to timeline frame 0."""
+
+    clip_id: Id
+    in_frame: FrameIndex | None = None
+    out_frame: FrameIndex | None = None
+    text = "Trim clip"
+    _old: tuple[int, int, int] | None = field(default=None, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        track, clip = _clip(project, self.clip_id)
+        length = project.media_length(clip.media_id)
+        new_out = clip.out_frame if self.out_frame is None else self.out_frame
+        new_out = max(1, min(new_out, length))
+        new_in = clip.in_frame if self.in_frame is None else self.in_frame
+        lowest_in = max(0, clip.in_frame - clip.start)  # start may not go below 0
+        new_in = max(lowest_in, min(new_in, new_out - 1))
+        new_out = max(new_out, new_in + 1)
+        new_start = clip.start + (new_in - clip.in_frame)
+        _check_free(track, new_start, new_start + new_out - new_in, ignore=clip.id)
+        self._old = (clip.start, clip.in_frame, clip.out_frame)
+        clip.start, clip.in_frame, clip.out_frame = new_start, new_in, new_out
+        return changed(clips=[clip.id], tracks=[track.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        assert self._old is not None
+        track, clip = _clip(project, self.clip_id)
+        clip.start, clip.in_frame, clip.out_frame = self._old
+        return changed(clips=[clip.id], tracks=[track.id])
+
+
+@dataclass
+class SplitClip(Command):
+    """Cut a clip at timeline ``frame``: the original keeps the left part, a new clip
+    (id ``new_clip_id``) the right part."""
+
+    clip_id: Id
+    frame: FrameIndex
+    new_clip_id: Id = field(default_factory=lambda: new_id("clip"))
+    text = "Split clip"
+
+    def apply(self, project: Project) -> ChangeSet:
+        track, clip = _clip(project, self.clip_id)
+        if not clip.start < self.frame < clip.end:
+            raise CommandError(f"frame {self.frame} is not inside clip {clip.id} "
+                               f"({clip.start}..{clip.end})")
+        cut = clip.source_frame(self.frame)
+        right = replace(clip, id=self.new_clip_id, start=self.frame, in_frame=cut)
+        clip.out_frame = cut
+        _insert_sorted(track, right)
+        return changed(clips=[clip.id, right.id], tracks=[track.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        track, right = _clip(project, self.new_clip_id)
+        _, clip = _clip(project, self.clip_id)
+        track.clips.remove(right)
+        clip.out_frame = right.out_frame
+        return changed(clips=[clip.id, right.id], tracks=[track.id])
+
+
+@dataclass
+class DeleteClip(Command):
+    clip_id: Id
+    text = "Delete clip"
+    _removed: tuple[Id, Clip] | None = field(default=None, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        track, clip = _clip(project, self.clip_id)
+        track.clips.remove(clip)
+        self._removed = (track.id, clip)
+        return changed(clips=[clip.id], tracks=[track.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        assert self._removed is not None
+        track = _track(project, self._removed[0])
+        _insert_sorted(track, self._removed[1])
+        return changed(clips=[self.clip_id], tracks=[track.id])
+
+
+@dataclass
+class SetClipGain(Command):
+    clip_id: Id
+    gain_db: float
+    text = "Change clip volume"
+    _old: float = field(default=0.0, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        _, clip = _clip(project, self.clip_id)
+        self._old, clip.gain_db = clip.gain_db, float(self.gain_db)
+        return changed(clips=[clip.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        _, clip = _clip(project, self.clip_id)
+        clip.gain_db = self._old
+        return changed(clips=[clip.id])
+
+
+# --- effects ------------------------------------------------------------------------------
+
+def _check_effect_target(project: Project, media_id: Id | None, face_track: int | None) -> None:
+    if face_track is not None and media_id is None:
+        raise CommandError("a face track needs the media it was found in")
+    if media_id is not None:
+        _lookup(project.media, media_id, "media")
+
+
+def _check_effect_range(start: int, end: int) -> None:
+    if not 0 <= start < end:
+        raise CommandError(f"effect range {start}..{end} is empty or before frame 0")
+
+
+def _checked_params(type_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return validate_params(type_id, params)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+@dataclass
+class AddEffect(Command):
+    """Add an effect; missing parameters get their defaults."""
+
+    effect: Effect
+    text = "Add effect"
+
+    def apply(self, project: Project) -> ChangeSet:
+        e = self.effect
+        if e.id in project.effects:
+            raise CommandError(f"effect {e.id} already exists")
+        label = effect_spec(e.type).label
+        self.text = f"Add {label}"
+        _track(project, e.track_id)
+        _check_effect_range(e.start, e.end)
+        _check_effect_target(project, e.media_id, e.face_track)
+        project.effects[e.id] = replace(e, params=_checked_params(e.type, e.params))
+        return changed(effects=[e.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        del project.effects[self.effect.id]
+        return changed(effects=[self.effect.id])
+
+
+@dataclass
+class RemoveEffect(Command):
+    effect_id: Id
+    text = "Remove effect"
+    _removed: tuple[int, Effect] | None = field(default=None, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        effect = _lookup(project.effects, self.effect_id, "effect")
+        self._removed = (list(project.effects).index(self.effect_id), effect)
+        del project.effects[self.effect_id]
+        return changed(effects=[self.effect_id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        assert self._removed is not None
+        _insert_at(project.effects, self.effect_id, self._removed[1], self._removed[0])
+        return changed(effects=[self.effect_id])
+
+
+@dataclass
+class SetEffectParams(Command):
+    """Update some parameters (``replace=True``: set all, missing ones to defaults)."""
+
+    effect_id: Id
+    params: dict[str, Any]
+    replace: bool = False
+    text = "Change effect settings"
+    _old: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        effect = _lookup(project.effects, self.effect_id, "effect")
+        merged = {} if self.replace else dict(effect.params)
+        merged.update(copy.deepcopy(self.params))
+        new = _checked_params(effect.type, merged)
+        self._old, effect.params = effect.params, new
+        return changed(effects=[effect.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        effect = _lookup(project.effects, self.effect_id, "effect")
+        effect.params = self._old
+        return changed(effects=[effect.id])
+
+
+@dataclass
+class SetEffectRange(Command):
+    """Set an effect's timeline range ``[start, end)`` and optionally its track."""
+
+    effect_id: Id
+    start: FrameIndex
+    end: FrameIndex
+    track_id: Id | None = None
+    text = "Change effect range"
+    _old: tuple[int, int, Id] | None = field(default=None, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        effect = _lookup(project.effects, self.effect_id, "effect")
+        _check_effect_range(self.start, self.end)
+        track_id = effect.track_id if self.track_id is None else _track(project, self.track_id).id
+        self._old = (effect.start, effect.end, effect.track_id)
+        effect.start, effect.end, effect.track_id = self.start, self.end, track_id
+        return changed(effects=[effect.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        assert self._old is not None
+        effect = _lookup(project.effects, self.effect_id, "effect")
+        effect.start, effect.end, effect.track_id = self._old
+        return changed(effects=[effect.id])
+
+
+@dataclass
+class SetEffectTarget(Command):
+    """Aim an effect at face track ``face_track`` of ``media_id`` (None: no face)."""
+
+    effect_id: Id
+    media_id: Id | None
+    face_track: int | None
+    text = "Change effect target"
+    _old: tuple[Id | None, int | None] = field(default=(None, None), init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        effect = _lookup(project.effects, self.effect_id, "effect")
+        _check_effect_target(project, self.media_id, self.face_track)
+        self._old = (effect.media_id, effect.face_track)
+        effect.media_id, effect.face_track = self.media_id, self.face_track
+        return changed(effects=[effect.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        effect = _lookup(project.effects, self.effect_id, "effect")
+        effect.media_id, effect.face_track = self._old
+        return changed(effects=[effect.id])
+
+
+# --- identities and consent ---------------------------------------------------------------
+
+def _check_identity_name(project: Project, name: str, ignore: Id | None = None) -> None:
+    if not name.strip():
+        raise CommandError("an identity needs a name")
+    for other in project.identities.values():
+        if other.id != ignore and other.name.casefold() == name.strip().casefold():
+            raise CommandError(f"an identity named {other.name!r} already exists")
+
+
+@dataclass
+class AddIdentity(Command):
+    identity: Identity
+    text = "Add identity"
+
+    def apply(self, project: Project) -> ChangeSet:
+        if self.identity.id in project.identities:
+            raise CommandError(f"identity {self.identity.id} already exists")
+        _check_identity_name(project, self.identity.name)
+        for ref in self.identity.face_tracks:
+            if project.identity_of_face_track(ref) is not None:
+                raise CommandError(f"face track {ref.track_id} of {ref.media_id} "
+                                   "already belongs to an identity")
+        project.identities[self.identity.id] = self.identity
+        return changed(identities=[self.identity.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        del project.identities[self.identity.id]
+        return changed(identities=[self.identity.id])
+
+
+@dataclass
+class RenameIdentity(Command):
+    identity_id: Id
+    name: str
+    text = "Rename identity"
+    _old: str = field(default="", init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        identity = _lookup(project.identities, self.identity_id, "identity")
+        _check_identity_name(project, self.name, ignore=identity.id)
+        self._old, identity.name = identity.name, self.name.strip()
+        return changed(identities=[identity.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        project.identities[self.identity_id].name = self._old
+        return changed(identities=[self.identity_id])
+
+
+@dataclass
+class AssignFaceTrack(Command):
+    """Say that face track ``ref`` shows ``identity_id`` (taking it from another identity
+    if it was assigned elsewhere)."""
+
+    identity_id: Id
+    ref: FaceTrackRef
+    text = "Assign face"
+    _previous: tuple[Id, int] | None = field(default=None, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        identity = _lookup(project.identities, self.identity_id, "identity")
+        _lookup(project.media, self.ref.media_id, "media")
+        owner = project.identity_of_face_track(self.ref)
+        if owner is identity:
+            raise CommandError(f"face track {self.ref.track_id} already shows {identity.name!r}")
+        self._previous = None
+        ids = {identity.id}
+        if owner is not None:
+            self._previous = (owner.id, owner.face_tracks.index(self.ref))
+            owner.face_tracks.remove(self.ref)
+            ids.add(owner.id)
+        identity.face_tracks.append(self.ref)
+        return changed(identities=ids)
+
+    def undo(self, project: Project) -> ChangeSet:
+        project.identities[self.identity_id].face_tracks.remove(self.ref)
+        ids = {self.identity_id}
+        if self._previous is not None:
+            owner_id, index = self._previous
+            project.identities[owner_id].face_tracks.insert(index, self.ref)
+            ids.add(owner_id)
+        return changed(identities=ids)
+
+
+@dataclass
+class UnassignFaceTrack(Command):
+    identity_id: Id
+    ref: FaceTrackRef
+    text = "Unassign face"
+    _index: int = field(default=0, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        identity = _lookup(project.identities, self.identity_id, "identity")
+        if self.ref not in identity.face_tracks:
+            raise CommandError(f"face track {self.ref.track_id} of {self.ref.media_id} "
+                               f"is not assigned to {identity.name!r}")
+        self._index = identity.face_tracks.index(self.ref)
+        identity.face_tracks.remove(self.ref)
+        return changed(identities=[identity.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        project.identities[self.identity_id].face_tracks.insert(self._index, self.ref)
+        return changed(identities=[self.identity_id])
+
+
+@dataclass
+class AddConsent(Command):
+    identity_id: Id
+    record: ConsentRecord
+    text = "Record consent"
+
+    def apply(self, project: Project) -> ChangeSet:
+        identity = _lookup(project.identities, self.identity_id, "identity")
+        if any(c.id == self.record.id for c in identity.consents):
+            raise CommandError(f"consent {self.record.id} already exists")
+        try:  # the same checks as loading a project: known scopes, ISO dates
+            ConsentRecord.from_dict(self.record.to_dict())
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        if not self.record.scope:
+            raise CommandError("a consent record needs at least one scope")
+        identity.consents.append(self.record)
+        return changed(identities=[identity.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        identity = project.identities[self.identity_id]
+        identity.consents.remove(identity.consent(self.record.id))
+        return changed(identities=[identity.id])
+
+
+@dataclass
+class RevokeConsent(Command):
+    """Mark a consent record revoked as of ``on_date`` (ISO); it stays in the record."""
+
+    identity_id: Id
+    consent_id: Id
+    on_date: str
+    text = "Revoke consent"
+    _old: tuple[bool, str | None] = field(default=(False, None), init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        identity = _lookup(project.identities, self.identity_id, "identity")
+        try:
+            record = identity.consent(self.consent_id)
+            checked = replace(record, revoked=True, revoked_date=self.on_date)
+            ConsentRecord.from_dict(checked.to_dict())
+        except (KeyError, ValueError) as exc:
+            raise CommandError(str(exc.args[0])) from None
+        if record.revoked:
+            raise CommandError(f"consent {record.id} was already revoked on "
+                               f"{record.revoked_date}")
+        self._old = (record.revoked, record.revoked_date)
+        record.revoked, record.revoked_date = True, self.on_date
+        return changed(identities=[identity.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        record = project.identities[self.identity_id].consent(self.consent_id)
+        record.revoked, record.revoked_date = self._old
+        return changed(identities=[self.identity_id])
+
+
+# --- models -------------------------------------------------------------------------------
+
+@dataclass
+class AddModel(Command):
+    model: ModelRef
+    text = "Add model"
+
+    def apply(self, project: Project) -> ChangeSet:
+        if self.model.id in project.models:
+            raise CommandError(f"model {self.model.id} already exists")
+        if self.model.kind not in ("faceswap", "lipsync"):
+            raise CommandError(f"unknown model kind {self.model.kind!r}")
+        project.models[self.model.id] = self.model
+        return changed(models=[self.model.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        del project.models[self.model.id]
+        return changed(models=[self.model.id])
+
+
+def _effects_using_model(project: Project, model_id: Id) -> list[Effect]:
+    users = []
+    for effect in project.effects.values():
+        spec = effect_spec(effect.type)
+        if any(p.kind == "model" and effect.params.get(p.name) == model_id for p in spec.params):
+            users.append(effect)
+    return users
+
+
+@dataclass
+class RemoveModel(Command):
+    """Forget a model (its files stay on disk); refused while an effect uses it."""
+
+    model_id: Id
+    text = "Remove model"
+    _removed: tuple[int, ModelRef] | None = field(default=None, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        model = _lookup(project.models, self.model_id, "model")
+        users = _effects_using_model(project, self.model_id)
+        if users:
+            raise CommandError(f"model {model.name!r} is used by {len(users)} effect(s)")
+        self._removed = (list(project.models).index(self.model_id), model)
+        del project.models[self.model_id]
+        return changed(models=[self.model_id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        assert self._removed is not None
+        _insert_at(project.models, self.model_id, self._removed[1], self._removed[0])
+        return changed(models=[self.model_id])
+
+
+# --- project ------------------------------------------------------------------------------
+
+@dataclass
+class RenameProject(Command):
+    name: str
+    text = "Rename project"
+    _old: str = field(default="", init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        if not self.name.strip():
+            raise CommandError("a project needs a name")
+        self._old, project.name = project.name, self.name.strip()
+        return changed(project=True)
+
+    def undo(self, project: Project) -> ChangeSet:
+        project.name = self._old
+        return changed(project=True)
+
+
+class Macro(Command):
+    """Several commands as one undo step; if one is refused, those before it are undone."""
+
+    def __init__(self, text: str, commands: Sequence[Command]) -> None:
+        self.text = text
+        self.commands = list(commands)
+
+    def __repr__(self) -> str:
+        return f"Macro({self.text!r}, {self.commands!r})"
+
+    def apply(self, project: Project) -> ChangeSet:
+        result = ChangeSet()
+        done: list[Command] = []
+        try:
+            for command in self.commands:
+                result |= command.apply(project)
+                done.append(command)
+        except Exception:
+            for command in reversed(done):
+                command.undo(project)
+            raise
+        return result
+
+    def undo(self, project: Project) -> ChangeSet:
+        result = ChangeSet()
+        for command in reversed(self.commands):
+            result |= command.undo(project)
+        return result
+
+
+# --- snapping -----------------------------------------------------------------------------
+
+def snap_frame(frame: FrameIndex, targets: Iterable[FrameIndex], tolerance: int) -> FrameIndex:
+    """The target nearest to ``frame`` if it lies within ``tolerance`` frames, else ``frame``."""
+    best = frame
+    best_distance = tolerance + 1
+    for target in targets:
+        distance = abs(target - frame)
+        if distance < best_distance:
+            best, best_distance = target, distance
+    return best
+
+
+def snap_targets(project: Project, playhead: FrameIndex | None = None,
+                 exclude_clip: Id | None = None) -> list[FrameIndex]:
+    """Frames worth snapping to: clip edges (except ``exclude_clip``'s) and the playhead."""
+    targets = {0}
+    for _, clip in project.clips():
+        if clip.id != exclude_clip:
+            targets.update((clip.start, clip.end))
+    if playhead is not None:
+        targets.add(playhead)
+    return sorted(targets)
