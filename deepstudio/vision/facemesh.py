@@ -1,0 +1,131 @@
+"""Dense face landmarks with MediaPipe FaceMesh (478 points incl. irises).
+
+The landmark index groups below are MediaPipe's mesh topology (the same vertex sets as
+``mediapipe.solutions.face_mesh_connections``), written out as ordered polygons so that
+masks can be filled without importing mediapipe. "Left"/"right" are the subject's own sides
+(the subject's right eye appears on the image's left in a frontal shot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from deepstudio.types import BBox, Frame
+
+NUM_LANDMARKS = 478
+"""468 mesh points plus 5 points per iris (``refine_landmarks=True``)."""
+
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378,
+             400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54,
+             103, 67, 109)
+"""Outline of the face (forehead, temples, jaw, chin) as a closed polygon."""
+
+JAW = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
+       288, 361, 323, 454)
+"""Lower part of :data:`FACE_OVAL`, ear to ear through the chin (an open polyline)."""
+
+LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37,
+              39, 40, 185)
+"""Outer lip contour as a closed polygon, starting at the subject's right mouth corner."""
+
+LIPS_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82,
+              81, 80, 191)
+"""Inner lip contour (the mouth opening) as a closed polygon."""
+
+RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+LEFT_EYE = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+"""Eyelid contours as closed polygons; the first point is the outer corner."""
+
+RIGHT_IRIS = (468, 469, 470, 471, 472)
+LEFT_IRIS = (473, 474, 475, 476, 477)
+"""Iris centre followed by four points on the iris rim."""
+
+NOSE_BRIDGE = (168, 6, 197, 195, 5, 4, 1)
+"""Nose ridge from between the eyes down to the tip (index 1)."""
+
+NOSE = (1, 2, 4, 5, 6, 19, 45, 48, 64, 94, 97, 98, 115, 168, 195, 197, 220, 275, 278, 294,
+        326, 327, 344, 440)
+"""All nose vertices of MediaPipe's FACEMESH_NOSE group."""
+
+NOSE_TIP = 1
+CHIN = 152
+RIGHT_EYE_OUTER, RIGHT_EYE_INNER = 33, 133
+LEFT_EYE_OUTER, LEFT_EYE_INNER = 263, 362
+MOUTH_RIGHT, MOUTH_LEFT = 61, 291
+UPPER_LIP_INNER, LOWER_LIP_INNER = 13, 14
+
+
+@dataclass(frozen=True)
+class FaceObservation:
+    """One face found in one frame.
+
+    ``landmarks`` is float32 (478, 3): x, y in frame pixels, z in the same pixel scale
+    (MediaPipe's relative depth times the frame width; smaller is nearer the camera).
+    ``score`` is the fraction of landmarks inside the frame: the FaceMesh solution API
+    exposes no per-face confidence (faces below its tracking threshold are simply dropped),
+    so this measures how much of the face is visible.
+    """
+
+    landmarks: np.ndarray
+    bbox: BBox
+    score: float
+
+
+class FaceMeshDetector:
+    """MediaPipe FaceMesh over RGB frames; use as a context manager.
+
+    ``static=False`` runs the tracking mode meant for consecutive video frames (detection
+    only when tracking is lost, so it is fast); ``static=True`` detects afresh on every
+    image (photos, or frames far apart).
+    """
+
+    def __init__(self, max_faces: int = 4, static: bool = False,
+                 min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5) -> None:
+        self.max_faces = max_faces
+        self.static = static
+        self._options = dict(static_image_mode=static, max_num_faces=max_faces,
+                             refine_landmarks=True,
+                             min_detection_confidence=min_detection_confidence,
+                             min_tracking_confidence=min_tracking_confidence)
+        self._mesh: Any = None
+
+    def __enter__(self) -> FaceMeshDetector:
+        from mediapipe.python.solutions.face_mesh import FaceMesh
+
+        self._mesh = FaceMesh(**self._options)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
+
+    def detect(self, frame_rgb: Frame) -> list[FaceObservation]:
+        """Faces in one RGB uint8 frame (H, W, 3), in MediaPipe's order."""
+        if self._mesh is None:
+            raise RuntimeError("FaceMeshDetector used outside its 'with' block")
+        image = np.ascontiguousarray(frame_rgb)
+        image.flags.writeable = False  # lets MediaPipe wrap the buffer without a copy
+        result = self._mesh.process(image)
+        if not result.multi_face_landmarks:
+            return []
+        height, width = image.shape[:2]
+        return [_observation(face.landmark, width, height)
+                for face in result.multi_face_landmarks]
+
+
+def _observation(landmark_list: Any, width: int, height: int) -> FaceObservation:
+    normalized = np.array([(p.x, p.y, p.z) for p in landmark_list], dtype=np.float32)
+    points = normalized * np.array([width, height, width], dtype=np.float32)
+    inside = ((points[:, 0] >= 0) & (points[:, 0] < width)
+              & (points[:, 1] >= 0) & (points[:, 1] < height))
+    return FaceObservation(points, BBox.from_points(points), float(inside.mean()))

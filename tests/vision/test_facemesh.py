@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepstudio.vision import facemesh as fm
+from deepstudio.vision.facemesh import FaceMeshDetector
+
+
+def test_single_face_landmarks_in_pixels(talk_frames, talk_faces):
+    face = talk_faces[0]
+    height, width = talk_frames[0].shape[:2]
+    assert (height, width) == (524, 524)
+    assert face.landmarks.shape == (fm.NUM_LANDMARKS, 3)
+    assert face.landmarks.dtype == np.float32
+    # The MANIFEST gives a typical face box of ~241x277 px for talk_b.
+    assert 180 < face.bbox.width < 320 and 200 < face.bbox.height < 340
+    assert 0 <= face.bbox.x0 < face.bbox.x1 <= width
+    assert face.score == pytest.approx(1.0)
+    lm = face.landmarks
+    # Anatomy in a frontal upright shot: subject's right eye on the image's left,
+    # eyes above the nose tip, nose above the mouth, mouth above the chin, irises in the eyes.
+    assert lm[fm.RIGHT_EYE_OUTER, 0] < lm[fm.LEFT_EYE_OUTER, 0]
+    assert lm[fm.RIGHT_EYE_OUTER, 1] < lm[fm.NOSE_TIP, 1] < lm[fm.MOUTH_LEFT, 1] < lm[fm.CHIN, 1]
+    right_eye = lm[list(fm.RIGHT_EYE), :2]
+    assert np.all(right_eye.min(0) < lm[fm.RIGHT_IRIS[0], :2])
+    assert np.all(lm[fm.RIGHT_IRIS[0], :2] < right_eye.max(0))
+
+
+def test_landmark_groups_match_mediapipe_topology():
+    from mediapipe.python.solutions import face_mesh_connections as conn
+
+    def vertices(edges):
+        return {i for edge in edges for i in edge}
+
+    def closed_edges(polygon):
+        return {frozenset(pair) for pair in zip(polygon, polygon[1:] + polygon[:1])}
+
+    assert closed_edges(fm.FACE_OVAL) == {frozenset(e) for e in conn.FACEMESH_FACE_OVAL}
+    assert closed_edges(fm.RIGHT_EYE) == {frozenset(e) for e in conn.FACEMESH_RIGHT_EYE}
+    assert closed_edges(fm.LEFT_EYE) == {frozenset(e) for e in conn.FACEMESH_LEFT_EYE}
+    lips = {frozenset(e) for e in conn.FACEMESH_LIPS}
+    assert closed_edges(fm.LIPS_OUTER) | closed_edges(fm.LIPS_INNER) == lips
+    assert set(fm.RIGHT_IRIS[1:]) == vertices(conn.FACEMESH_RIGHT_IRIS)
+    assert set(fm.LEFT_IRIS[1:]) == vertices(conn.FACEMESH_LEFT_IRIS)
+    assert set(fm.NOSE) == vertices(conn.FACEMESH_NOSE)
+    assert set(fm.JAW) < set(fm.FACE_OVAL)
+
+
+def test_no_face_in_a_blank_frame_and_static_mode_on_photo(testdata: Path):
+    import cv2
+
+    with FaceMeshDetector(static=True) as detector:
+        assert detector.detect(np.full((240, 320, 3), 127, np.uint8)) == []
+        photo = cv2.cvtColor(cv2.imread(str(testdata / "face_02.jpg")), cv2.COLOR_BGR2RGB)
+        faces = detector.detect(photo)
+    assert len(faces) == 1
+
+
+def test_detect_outside_with_block_is_an_error():
+    with pytest.raises(RuntimeError):
+        FaceMeshDetector().detect(np.zeros((8, 8, 3), np.uint8))
