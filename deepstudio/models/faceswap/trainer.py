@@ -1,0 +1,400 @@
+"""The face-swap training loop: resumable, cancellable, OOM-tolerant, CPU or CUDA.
+
+Identity 0 is the face to put in (the "source"), identity 1 the footage it goes into (the
+"destination"); each iteration trains one batch per identity to reconstruct itself from a warped
+copy, then (when ``gan_weight > 0``) one discriminator step on masked real vs. reconstructed faces.
+
+The model folder is checkpointed every ``checkpoint_every_s`` seconds, at the end and on
+cancellation; constructing a trainer on a folder that holds a checkpoint resumes it (weights,
+optimizer and discriminator state, iteration count, batch size, loss history).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import cv2
+import numpy as np
+import torch
+
+from deepstudio.errors import Cancelled, ModelFileError
+from deepstudio.models import checkpoint
+from deepstudio.models.device import (
+    autocast,
+    autocast_dtype,
+    default_resolution,
+    pick_device,
+    place_images,
+    place_module,
+)
+from deepstudio.models.faceswap import losses
+from deepstudio.models.faceswap.augment import AugmentSettings, augment_batch
+from deepstudio.models.faceswap.networks import FaceSwapNet, PatchDiscriminator
+from deepstudio.types import Progress, ProgressCallback
+
+log = logging.getLogger(__name__)
+
+ARCHITECTURES = {"df": "faceswap.df", "liae": "faceswap.liae"}
+PREVIEW_FACES = 4
+
+T = TypeVar("T")
+
+
+@dataclass
+class IdentityData:
+    """Aligned training faces of one identity, all the same size S.
+
+    faces uint8 (N, S, S, 3) RGB; masks float32 (N, S, S) in [0, 1]; priorities float32
+    (N, S, S) in [0, 1] marking eyes and mouth (see :func:`losses.eyes_mouth_map`).
+    """
+
+    name: str
+    faces: np.ndarray
+    masks: np.ndarray
+    priorities: np.ndarray
+
+    def __post_init__(self) -> None:
+        n, size = len(self.faces), self.faces.shape[1] if self.faces.ndim == 4 else 0
+        if n == 0 or self.faces.shape[1:] != (size, size, 3):
+            raise ValueError(f"identity {self.name!r}: faces must be (N, S, S, 3), N > 0")
+        if self.masks.shape != (n, size, size) or self.priorities.shape != (n, size, size):
+            raise ValueError(f"identity {self.name!r}: masks/priorities must be (N, S, S)")
+
+    @property
+    def size(self) -> int:
+        return int(self.faces.shape[1])
+
+    def resized(self, size: int) -> IdentityData:
+        """The same data at ``size`` x ``size`` (area filter when shrinking)."""
+        if size == self.size:
+            return self
+        interp = cv2.INTER_AREA if size < self.size else cv2.INTER_CUBIC
+
+        def scale(stack: np.ndarray) -> np.ndarray:
+            return np.stack([cv2.resize(x, (size, size), interpolation=interp) for x in stack])
+
+        return IdentityData(self.name, scale(self.faces), scale(self.masks),
+                            scale(self.priorities))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings. Architecture, resolution and dims only apply to a new model."""
+
+    architecture: str = "df"
+    resolution: int | None = None
+    """None: 64 on the CPU, 128 on CUDA."""
+    dims: dict[str, int] | None = None
+    """Network widths (e_ch, ae_dims, d_ch); None: sized for the device."""
+    batch_size: int = 8
+    learning_rate: float = 5e-5
+    gan_weight: float = 0.1
+    priority_weight: float = 3.0
+    checkpoint_every_s: float = 300.0
+    preview_every_s: float = 30.0
+    history_every: int = 50
+    seed: int | None = None
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+
+
+def default_dims(device: torch.device) -> dict[str, int]:
+    """Network widths that train at a usable speed on the device (CPU ~1 GFLOP per face)."""
+    if device.type == "cuda":
+        return {"e_ch": 64, "ae_dims": 256, "d_ch": 64}
+    return {"e_ch": 32, "ae_dims": 128, "d_ch": 16}
+
+
+@dataclass(frozen=True)
+class TrainProgress(Progress):
+    """Progress of training, with the figures a training view shows."""
+
+    iteration: int = 0
+    total_iterations: int = 0
+    iters_per_s: float = 0.0
+    batch_size: int = 0
+    losses: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model_dir: Path
+    iterations: int
+    cancelled: bool
+    batch_size: int
+    losses: dict[str, float]
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for CUDA/CPU allocation failures (torch raises OutOfMemoryError or RuntimeError)."""
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+def run_with_oom_backoff(step: Callable[[int], T], batch_size: int,
+                         release: Callable[[], None] = lambda: None) -> tuple[T, int]:
+    """Run ``step(batch_size)``, halving the batch after each out-of-memory error.
+
+    Returns the result and the batch size that worked; re-raises when even 1 does not fit.
+    ``release`` is called after each failure to drop gradients and cached memory.
+    """
+    while True:
+        try:
+            return step(batch_size), batch_size
+        except Exception as exc:
+            if not is_out_of_memory(exc) or batch_size <= 1:
+                raise
+            release()
+            batch_size = max(1, batch_size // 2)
+            log.warning("out of memory; training continues with batch size %d", batch_size)
+
+
+def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(N, H, W, C) or (N, H, W) float32 numpy -> (N, C, H, W) on device."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    tensor = tensor.unsqueeze(1) if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
+    return place_images(tensor, device)
+
+
+def preview_grid(sources: np.ndarray, targets: np.ndarray, swapped: np.ndarray) -> np.ndarray:
+    """uint8 RGB (3S, kS, 3): a row of source faces, of target faces, of targets swapped."""
+    return np.concatenate([np.concatenate(list(row), axis=1)
+                           for row in (sources, targets, swapped)], axis=0)
+
+
+class FaceSwapTrainer:
+    """Trains (or resumes) the swap model in ``model_dir`` on per-identity face data."""
+
+    def __init__(self, model_dir: str | Path, data: Sequence[IdentityData],
+                 config: TrainConfig | None = None, device: str = "auto",
+                 consent_ids: Sequence[str] = (),
+                 training_data: dict[str, Any] | None = None) -> None:
+        self.model_dir = Path(model_dir)
+        self.config = config or TrainConfig()
+        self.device = pick_device(device)
+        self._rng = np.random.default_rng(self.config.seed)
+        if self.config.seed is not None:
+            torch.manual_seed(self.config.seed)
+        if len(data) < 2:
+            raise ValueError("face-swap training needs faces of at least two identities")
+        resume = checkpoint.resumable_dir(self.model_dir)
+        if resume is None:
+            self.net, self.card = self._new_model(data, consent_ids, training_data)
+        else:
+            self.net, self.card = self._load_model(resume, data)
+        self.data = [d.resized(self.net.resolution) for d in data]
+        self.net = place_module(self.net, self.device).train()
+        self.disc = place_module(PatchDiscriminator(), self.device).train()
+        lr = self.config.learning_rate
+        self.opt_g = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=lr, betas=(0.5, 0.999))
+        self.batch_size = self.config.batch_size
+        if resume is not None:
+            self._restore_train_state(resume)
+        self._scaler = torch.amp.GradScaler(
+            self.device.type, enabled=autocast_dtype(self.device) == torch.float16)
+        self._history_sums: dict[str, float] = {}
+        self._history_count = 0
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _new_model(self, data: Sequence[IdentityData], consent_ids: Sequence[str],
+                   training_data: dict[str, Any] | None
+                   ) -> tuple[FaceSwapNet, checkpoint.ModelCard]:
+        cfg = self.config
+        if cfg.architecture not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {cfg.architecture!r}; "
+                             f"expected one of {', '.join(ARCHITECTURES)}")
+        kwargs = {"resolution": cfg.resolution or default_resolution(self.device),
+                  "identities": len(data), **(cfg.dims or default_dims(self.device))}
+        summary = dict(training_data or {})
+        summary.setdefault("faces", {d.name: len(d.faces) for d in data})
+        card = checkpoint.ModelCard(
+            architecture=ARCHITECTURES[cfg.architecture], kwargs=kwargs,
+            identities=[d.name for d in data], consent_ids=list(consent_ids),
+            training_data=summary)
+        net = checkpoint.build_model(card, self.model_dir / checkpoint.CARD)
+        assert isinstance(net, FaceSwapNet)
+        return net, card
+
+    def _load_model(self, folder: Path, data: Sequence[IdentityData]
+                    ) -> tuple[FaceSwapNet, checkpoint.ModelCard]:
+        net, card = checkpoint.load_model(folder)
+        if not isinstance(net, FaceSwapNet):
+            raise ModelFileError(f"{card.architecture} is not a face-swap model", folder)
+        names = [d.name for d in data]
+        if card.identities != names:
+            raise ValueError(f"{self.model_dir}: model was trained on identities "
+                             f"{card.identities}, not {names}")
+        if folder != self.model_dir:
+            log.warning("%s: last save was cut short; resuming from %s", self.model_dir, folder)
+        return net, card
+
+    def _restore_train_state(self, folder: Path) -> None:
+        state = checkpoint.load_train_state(folder)
+        if state is None:  # a weights-only model: fine-tune it with fresh optimizers
+            return
+        optimizers, trainer = state
+        try:
+            self.disc.load_state_dict(optimizers["discriminator_weights"])
+            self.opt_g.load_state_dict(optimizers["generator"])
+            self.opt_d.load_state_dict(optimizers["discriminator"])
+        except (KeyError, ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"training state does not fit the model ({exc})",
+                                 folder / checkpoint.OPTIMIZER) from exc
+        for group in (*self.opt_g.param_groups, *self.opt_d.param_groups):
+            group["lr"] = self.config.learning_rate
+        self.batch_size = min(self.batch_size, int(trainer.get("batch_size", self.batch_size)))
+
+    # -- one iteration ------------------------------------------------------------------------
+
+    def _batch(self, data: IdentityData, size: int) -> list[torch.Tensor]:
+        picks = self._rng.choice(len(data.faces), size, replace=len(data.faces) < size)
+        arrays = augment_batch(self._rng, data.faces[picks], data.masks[picks],
+                               data.priorities[picks], self.config.augment)
+        return [_to_tensor(a, self.device) for a in arrays]
+
+    def _train_step(self, batch_size: int) -> dict[str, float]:
+        cfg = self.config
+        batches = [self._batch(d, batch_size) for d in self.data]
+        use_gan = cfg.gan_weight > 0
+        reals, fakes = [], []
+        results: dict[str, float] = {}
+        self.opt_g.zero_grad(set_to_none=True)
+        with autocast(self.device):
+            total = torch.zeros((), device=self.device)
+            for identity, (inputs, targets, masks, priorities) in enumerate(batches):
+                face, mask = self.net(inputs, identity)
+                loss = (losses.reconstruction_loss(face, targets, masks, priorities,
+                                                   cfg.priority_weight)
+                        + losses.mask_loss(mask, masks))
+                results[f"loss/{self.data[identity].name}"] = float(loss.detach())
+                total = total + loss
+                reals.append(targets * masks)
+                fakes.append(face * masks)
+            if use_gan:
+                fake = torch.cat(fakes)
+                g_gan = losses.generator_gan_loss(self.disc(fake))
+                results["gan/g"] = float(g_gan.detach())
+                total = total + cfg.gan_weight * g_gan
+        self._scaler.scale(total).backward()
+        self._scaler.step(self.opt_g)
+        if use_gan:
+            self.opt_d.zero_grad(set_to_none=True)
+            with autocast(self.device):
+                d_loss = losses.discriminator_loss(self.disc(torch.cat(reals)),
+                                                   self.disc(fake.detach()))
+            self._scaler.scale(d_loss).backward()
+            self._scaler.step(self.opt_d)
+            results["gan/d"] = float(d_loss.detach())
+        self._scaler.update()
+        return results
+
+    def _release_memory(self) -> None:
+        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_d.zero_grad(set_to_none=True)
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def preview(self) -> np.ndarray:
+        """Grid of the first source faces, first target faces, and those targets swapped."""
+        k = min(PREVIEW_FACES, *(len(d.faces) for d in self.data[:2]))
+        sources, targets = self.data[0].faces[:k], self.data[1].faces[:k]
+        inputs = _to_tensor(targets.astype(np.float32) / 255, self.device)
+        self.net.eval()
+        try:
+            with autocast(self.device):
+                swapped, _ = self.net(inputs, 0)
+        finally:
+            self.net.train()
+        swapped_u8 = (swapped.float().clamp(0, 1) * 255).round().byte()
+        return preview_grid(sources, targets, swapped_u8.permute(0, 2, 3, 1).cpu().numpy())
+
+    def _record(self, step_losses: dict[str, float]) -> None:
+        for key, value in step_losses.items():
+            self._history_sums[key] = self._history_sums.get(key, 0.0) + value
+        self._history_count += 1
+        if self._history_count >= self.config.history_every:
+            self._flush_history()
+
+    def _flush_history(self) -> None:
+        if self._history_count == 0:
+            return
+        entry = {"iteration": float(self.card.iterations)}
+        entry.update({k: v / self._history_count for k, v in self._history_sums.items()})
+        self.card.loss_history.append(entry)
+        self._history_sums, self._history_count = {}, 0
+
+    def save(self) -> None:
+        """Checkpoint weights, optimizers, discriminator and card (previous one kept)."""
+        self._flush_history()
+        optimizers = {"generator": self.opt_g.state_dict(),
+                      "discriminator": self.opt_d.state_dict(),
+                      "discriminator_weights": self.disc.state_dict()}
+        trainer_state = {"batch_size": self.batch_size,
+                         "config": {k: v for k, v in asdict(self.config).items()
+                                    if k != "augment"}}
+        checkpoint.save_checkpoint(self.model_dir, self.net, self.card, optimizers, trainer_state)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    @property
+    def iteration(self) -> int:
+        return self.card.iterations
+
+    def train(self, iterations: int, progress: ProgressCallback | None = None) -> TrainResult:
+        """Train until the model has ``iterations`` iterations in total (resumed ones count).
+
+        ``progress`` gets a :class:`TrainProgress` after every iteration (with a preview image
+        every ``preview_every_s``); raising :class:`Cancelled` from it saves and returns.
+        """
+        report = progress or (lambda _p: None)
+        start_iter, start = self.iteration, time.monotonic()
+        last_save = last_preview = start
+        step_losses: dict[str, float] = {}
+        cancelled = False
+        try:
+            while self.iteration < iterations:
+                step_losses, self.batch_size = run_with_oom_backoff(
+                    self._train_step, self.batch_size, self._release_memory)
+                self.card.iterations += 1
+                self._record(step_losses)
+                now = time.monotonic()
+                if now - last_save >= self.config.checkpoint_every_s:
+                    self.save()
+                    last_save = now
+                show = now - last_preview >= self.config.preview_every_s
+                if show:
+                    last_preview = now
+                report(self._progress(iterations, start_iter, start, step_losses, show))
+        except Cancelled:
+            cancelled = True
+        self.save()
+        if not cancelled:
+            try:
+                report(self._progress(iterations, start_iter, start, step_losses, True))
+            except Cancelled:
+                cancelled = True
+        return TrainResult(self.model_dir, self.iteration, cancelled, self.batch_size,
+                           step_losses)
+
+    def _progress(self, total: int, start_iter: int, start: float, step_losses: dict[str, float],
+                  with_preview: bool) -> TrainProgress:
+        done = self.iteration - start_iter
+        rate = done / max(time.monotonic() - start, 1e-9)
+        remaining = max(0, total - self.iteration)
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in step_losses.items())
+        return TrainProgress(
+            fraction=min(1.0, self.iteration / total) if total else 1.0,
+            message=f"iteration {self.iteration}/{total}, {rate:.2f} it/s, {shown}",
+            eta_s=remaining / rate if rate > 0 else None,
+            preview=self.preview() if with_preview else None,
+            iteration=self.iteration, total_iterations=total, iters_per_s=rate,
+            batch_size=self.batch_size, losses=dict(step_losses))
