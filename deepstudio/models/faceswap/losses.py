@@ -10,11 +10,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# MediaPipe FaceMesh indices of the eye outlines and the outer lip line (478-point mesh).
-LEFT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
-RIGHT_EYE = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
-MOUTH = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40,
-         185)
+from deepstudio.vision import facemesh as fm
+
+PRIORITY_REGIONS = (fm.RIGHT_EYE, fm.LEFT_EYE, fm.LIPS_OUTER)
+"""FaceMesh outlines whose (dilated) hulls get extra weight in the pixel loss."""
 
 
 def eyes_mouth_map(landmarks_xy: np.ndarray, size: int) -> np.ndarray:
@@ -23,7 +22,7 @@ def eyes_mouth_map(landmarks_xy: np.ndarray, size: int) -> np.ndarray:
     ``landmarks_xy`` are FaceMesh points (478 or 468, >= 2 columns) in aligned-crop pixels.
     """
     region = np.zeros((size, size), np.uint8)
-    for indices in (LEFT_EYE, RIGHT_EYE, MOUTH):
+    for indices in PRIORITY_REGIONS:
         points = np.round(landmarks_xy[list(indices), :2]).astype(np.int32)
         cv2.fillConvexPoly(region, cv2.convexHull(points), 255)
     grow = max(1, size // 32)
