@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from deepstudio.core.effects import effect_spec, validate_params
+from deepstudio.core.effects import UnknownEffectError, effect_spec, validate_params
 from deepstudio.core.project import (
     Clip,
     ConsentRecord,
@@ -167,7 +167,8 @@ class AddMedia(Command):
 
 @dataclass
 class RemoveMedia(Command):
-    """Remove media no clip or effect uses; face tracks of it leave their identities."""
+    """Remove media no clip or effect uses (as picture, face source or audio parameter);
+    face tracks of it leave their identities."""
 
     media_id: Id
     text = "Remove media"
@@ -180,6 +181,7 @@ class RemoveMedia(Command):
         item = _lookup(project.media, self.media_id, "media")
         users = [c.id for c in project.clips_using_media(self.media_id)]
         users += [e.id for e in project.effects.values() if e.media_id == self.media_id]
+        users += [e.id for e in _effects_referencing(project, ("audio",), self.media_id)]
         if users:
             raise CommandError(f"{item.path}: still used by {len(users)} clip(s)/effect(s) "
                                f"on the timeline ({users[0]} …); delete them first")
@@ -428,11 +430,37 @@ def _check_effect_range(start: int, end: int) -> None:
         raise CommandError(f"effect range {start}..{end} is empty or before frame 0")
 
 
-def _checked_params(type_id: str, params: dict[str, Any]) -> dict[str, Any]:
+def _checked_params(project: Project, type_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Complete and check parameters; model and audio parameters must name a model / audio
+    media of this project."""
     try:
-        return validate_params(type_id, params)
+        full = validate_params(type_id, params)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    for spec in effect_spec(type_id).params:
+        ref = full[spec.name]
+        if ref is None:
+            continue
+        if spec.kind == "model" and ref not in project.models:
+            raise CommandError(f"effect {type_id!r} parameter {spec.name!r}: no model {ref}")
+        if spec.kind == "audio" and not (ref in project.media and project.media[ref].has_audio):
+            raise CommandError(f"effect {type_id!r} parameter {spec.name!r}: "
+                               f"no media with audio {ref}")
+    return full
+
+
+def _effects_referencing(project: Project, kinds: tuple[str, ...], ref: Id) -> list[Effect]:
+    """Effects whose parameters of the given kinds ("model", "audio") name ``ref`` (effects
+    of types this build does not know are skipped: their parameters mean nothing here)."""
+    users = []
+    for effect in project.effects.values():
+        try:
+            params = effect_spec(effect.type).params
+        except UnknownEffectError:
+            continue
+        if any(p.kind in kinds and effect.params.get(p.name) == ref for p in params):
+            users.append(effect)
+    return users
 
 
 @dataclass
@@ -451,7 +479,7 @@ class AddEffect(Command):
         _track(project, e.track_id)
         _check_effect_range(e.start, e.end)
         _check_effect_target(project, e.media_id, e.face_track)
-        project.effects[e.id] = replace(e, params=_checked_params(e.type, e.params))
+        project.effects[e.id] = replace(e, params=_checked_params(project, e.type, e.params))
         return changed(effects=[e.id])
 
     def undo(self, project: Project) -> ChangeSet:
@@ -491,7 +519,7 @@ class SetEffectParams(Command):
         effect = _lookup(project.effects, self.effect_id, "effect")
         merged = {} if self.replace else dict(effect.params)
         merged.update(copy.deepcopy(self.params))
-        new = _checked_params(effect.type, merged)
+        new = _checked_params(project, effect.type, merged)
         self._old, effect.params = effect.params, new
         return changed(effects=[effect.id])
 
@@ -579,6 +607,30 @@ class AddIdentity(Command):
     def undo(self, project: Project) -> ChangeSet:
         del project.identities[self.identity.id]
         return changed(identities=[self.identity.id])
+
+
+@dataclass
+class RemoveIdentity(Command):
+    """Forget an identity (with its consent records); refused while a model is trained for
+    it, since the model's consent trail points at it."""
+
+    identity_id: Id
+    text = "Remove identity"
+    _removed: tuple[int, Identity] | None = field(default=None, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        identity = _lookup(project.identities, self.identity_id, "identity")
+        models = [m.name for m in project.models.values() if self.identity_id in m.identities]
+        if models:
+            raise CommandError(f"identity {identity.name!r} is used by model {models[0]!r}")
+        self._removed = (list(project.identities).index(self.identity_id), identity)
+        del project.identities[self.identity_id]
+        return changed(identities=[self.identity_id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        assert self._removed is not None
+        _insert_at(project.identities, self.identity_id, self._removed[1], self._removed[0])
+        return changed(identities=[self.identity_id])
 
 
 @dataclass
@@ -731,15 +783,6 @@ class AddModel(Command):
         return changed(models=[self.model.id])
 
 
-def _effects_using_model(project: Project, model_id: Id) -> list[Effect]:
-    users = []
-    for effect in project.effects.values():
-        spec = effect_spec(effect.type)
-        if any(p.kind == "model" and effect.params.get(p.name) == model_id for p in spec.params):
-            users.append(effect)
-    return users
-
-
 @dataclass
 class RemoveModel(Command):
     """Forget a model (its files stay on disk); refused while an effect uses it."""
@@ -750,7 +793,7 @@ class RemoveModel(Command):
 
     def apply(self, project: Project) -> ChangeSet:
         model = _lookup(project.models, self.model_id, "model")
-        users = _effects_using_model(project, self.model_id)
+        users = _effects_referencing(project, ("model",), self.model_id)
         if users:
             raise CommandError(f"model {model.name!r} is used by {len(users)} effect(s)")
         self._removed = (list(project.models).index(self.model_id), model)

@@ -23,6 +23,7 @@ from deepstudio.core.commands import (
     Macro,
     MoveClip,
     RemoveEffect,
+    RemoveIdentity,
     RemoveMedia,
     RemoveModel,
     RemoveTrack,
@@ -58,6 +59,9 @@ from deepstudio.types import Id
 MODEL_FX = register_effect(EffectSpec(
     "test_model_fx", "Test model effect", "An effect that names a model (tests only).",
     (ParamSpec("model", "Model", "model", None),)))
+AUDIO_FX = register_effect(EffectSpec(
+    "test_audio_fx", "Test audio effect", "An effect that names audio media (tests only).",
+    (ParamSpec("audio", "Audio", "audio", None),)))
 
 
 def consent(cid: str = "k2", scope: tuple[str, ...] = ("lipsync",)) -> ConsentRecord:
@@ -93,6 +97,7 @@ CASES: dict[str, tuple[Callable[[Project], Command], ChangeSet]] = {
                        changed(effects=["e1"])),
     "SetEffectTarget": (lambda p: SetEffectTarget(Id("e1"), Id("mv"), 1), changed(effects=["e1"])),
     "AddIdentity": (lambda p: AddIdentity(Identity(Id("i3"), "Cleo")), changed(identities=["i3"])),
+    "RemoveIdentity": (lambda p: RemoveIdentity(Id("i2")), changed(identities=["i2"])),
     "RenameIdentity": (lambda p: RenameIdentity(Id("i1"), "Anna B"), changed(identities=["i1"])),
     "AssignFaceTrack": (lambda p: AssignFaceTrack(Id("i2"), FaceTrackRef(Id("mv"), 0)),
                         changed(identities=["i1", "i2"])),
@@ -197,6 +202,11 @@ REFUSED: dict[str, Callable[[Project], Command]] = {
         Id("k3"), "Ben", "P", "yesterday", ["swap"])),
     "unknown consent": lambda p: RevokeConsent(Id("i1"), Id("k9"), "2025-01-01"),
     "empty project name": lambda p: RenameProject("  "),
+    "identity with a model": lambda p: RemoveIdentity(Id("i1")),
+    "unknown model param": lambda p: AddEffect(Effect(Id("e9"), "test_model_fx", Id("V1"), None,
+                                                      None, 0, 5, {"model": "md9"})),
+    "audio param without audio": lambda p: AddEffect(Effect(
+        Id("e9"), "test_audio_fx", Id("V1"), None, None, 0, 5, {"audio": "mu"})),
     "macro step refused": lambda p: Macro("Two", [RenameProject("Fine"), MoveClip(Id("c2"), 45)]),
 }
 
@@ -261,3 +271,19 @@ def test_snap_frame_picks_nearest_target_within_tolerance() -> None:
 def test_snap_targets_are_clip_edges_and_playhead(project: Project) -> None:
     assert snap_targets(project, playhead=33, exclude_clip=Id("c2")) == [0, 33, 50, 100]
     assert 60 in snap_targets(project) and 90 in snap_targets(project)
+
+
+def test_remove_media_refused_while_an_audio_parameter_uses_it(project: Project) -> None:
+    AddEffect(Effect(Id("e2"), AUDIO_FX.type_id, Id("V1"), None, None, 0, 10,
+                     {"audio": "ma"})).apply(project)
+    DeleteClip(Id("c3")).apply(project)
+    with pytest.raises(CommandError, match="still used by 1 clip"):
+        RemoveMedia(Id("ma")).apply(project)
+
+
+def test_effects_of_unknown_types_do_not_block_edits(project: Project) -> None:
+    """A project saved by a build with a plugin effect still opens and edits here."""
+    project.effects[Id("e7")] = Effect(Id("e7"), "plugin_fx", Id("V1"), None, None, 0, 5,
+                                       {"model": "md1"})
+    RemoveModel(Id("md1")).apply(project)
+    assert Id("md1") not in project.models
