@@ -119,12 +119,30 @@ class FaceMeshDetector:
         if not result.multi_face_landmarks:
             return []
         height, width = image.shape[:2]
-        return [_observation(face.landmark, width, height)
-                for face in result.multi_face_landmarks]
+        return [_observation(face, width, height) for face in result.multi_face_landmarks]
+
+
+# A serialized NormalizedLandmarkList is, per landmark, the field tag of ``landmark``, the
+# message length (15) and three tagged little-endian floats x, y, z. Reading it in one go
+# takes ~20 µs instead of ~2 ms for 1434 protobuf attribute reads.
+_WIRE_RECORD = np.dtype([("tag", "u1"), ("length", "u1"), ("x_tag", "u1"), ("x", "<f4"),
+                         ("y_tag", "u1"), ("y", "<f4"), ("z_tag", "u1"), ("z", "<f4")])
+_WIRE_TAGS = {"tag": 0x0A, "length": 15, "x_tag": 0x0D, "y_tag": 0x15, "z_tag": 0x1D}
+
+
+def landmarks_array(landmark_list: Any) -> np.ndarray:
+    """(N, 3) float32 normalised x, y, z of a MediaPipe NormalizedLandmarkList."""
+    wire = landmark_list.SerializeToString()
+    if len(wire) % _WIRE_RECORD.itemsize == 0:
+        records = np.frombuffer(wire, dtype=_WIRE_RECORD)
+        if all(np.all(records[name] == value) for name, value in _WIRE_TAGS.items()):
+            return np.stack([records["x"], records["y"], records["z"]], axis=1)
+    # Any other layout (e.g. visibility fields present): the slow, general way.
+    return np.array([(p.x, p.y, p.z) for p in landmark_list.landmark], dtype=np.float32)
 
 
 def _observation(landmark_list: Any, width: int, height: int) -> FaceObservation:
-    normalized = np.array([(p.x, p.y, p.z) for p in landmark_list], dtype=np.float32)
+    normalized = landmarks_array(landmark_list)
     points = normalized * np.array([width, height, width], dtype=np.float32)
     inside = ((points[:, 0] >= 0) & (points[:, 0] < width)
               & (points[:, 1] >= 0) & (points[:, 1] < height))

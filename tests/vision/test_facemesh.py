@@ -62,3 +62,17 @@ def test_no_face_in_a_blank_frame_and_static_mode_on_photo(testdata: Path):
 def test_detect_outside_with_block_is_an_error():
     with pytest.raises(RuntimeError):
         FaceMeshDetector().detect(np.zeros((8, 8, 3), np.uint8))
+
+
+def test_fast_landmark_reading_equals_protobuf_fields(talk_frames):
+    from mediapipe.framework.formats import landmark_pb2
+    from mediapipe.python.solutions.face_mesh import FaceMesh
+
+    with FaceMesh(max_num_faces=1, refine_landmarks=True) as mesh:
+        face = mesh.process(talk_frames[0]).multi_face_landmarks[0]
+    expected = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
+    np.testing.assert_array_equal(fm.landmarks_array(face), expected)
+    # A list with optional fields set takes the general path and still reads right.
+    with_visibility = landmark_pb2.NormalizedLandmarkList()
+    with_visibility.landmark.add(x=0.25, y=0.5, z=-0.1, visibility=0.9)
+    np.testing.assert_allclose(fm.landmarks_array(with_visibility), [[0.25, 0.5, -0.1]])
