@@ -1,0 +1,73 @@
+"""The key-derived spread-spectrum tile shared by the watermark embedder and detector.
+
+Design (all sizes at the nominal, unscaled resolution):
+
+* The mark is one square tile of ``TILE`` pixels repeated over the whole frame, so any crop
+  still holds whole periods of it, and the tile phase of a crop can be found by circular
+  cross-correlation of the frame folded modulo the tile.
+* The tile is a grid of ``GRID x GRID`` chips of ``CHIP`` pixels. A fixed pseudo-random quarter
+  of the chips carry a known sign pattern (the *sync*, used to find the phase and the scale);
+  the rest carry the 96 payload + CRC bits after a rate-1/3 convolutional code (306 code
+  bits), each code bit spread over two or three chips with pseudo-random signs.
+* The chip image is low-pass filtered (periodic Gaussian) so the mark lives in the mid-low
+  spatial frequencies that survive H.264 at CRF 28 and a 50 % downscale, with no hard edges.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from deepstudio.provenance.ecc import coded_length, conv_encode
+from deepstudio.provenance.payload import CODE_BITS, encode_payload
+
+TILE = 256
+CHIP = 8
+GRID = TILE // CHIP
+SYNC_CHIPS = GRID * GRID // 4
+DATA_CHIPS = GRID * GRID - SYNC_CHIPS
+CODED_BITS = coded_length(CODE_BITS)
+SMOOTH_SIGMA = 1.6
+_KEY = 0x0DEE_5D10_5A7E_2026
+
+
+@lru_cache(maxsize=1)
+def chip_layout() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(sync chip indices, data chip indices, code bit of each data chip, chip signs)."""
+    rng = np.random.default_rng(_KEY)
+    order = rng.permutation(GRID * GRID)
+    sync = order[:SYNC_CHIPS]
+    data = order[SYNC_CHIPS:]
+    data_bit = np.arange(DATA_CHIPS) % CODED_BITS
+    signs = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=GRID * GRID)
+    return sync, data, data_bit, signs
+
+
+def _render_chips(chips: np.ndarray) -> np.ndarray:
+    """Chip values (GRID*GRID,) -> smooth periodic tile (TILE, TILE) float32."""
+    grid = chips.reshape(GRID, GRID).astype(np.float32)
+    tile = np.kron(grid, np.ones((CHIP, CHIP), dtype=np.float32))
+    freq = np.fft.fftfreq(TILE)
+    gauss = np.exp(-2.0 * (np.pi * SMOOTH_SIGMA) ** 2 * (freq[:, None] ** 2 + freq[None, :] ** 2))
+    return np.fft.ifft2(np.fft.fft2(tile) * gauss).real.astype(np.float32)
+
+
+def payload_tile(payload: int) -> np.ndarray:
+    """The tile carrying ``payload`` (sync + data chips), scaled to unit RMS."""
+    sync, data, data_bit, signs = chip_layout()
+    coded = conv_encode(encode_payload(payload)).astype(np.float32) * 2.0 - 1.0
+    chips = np.zeros(GRID * GRID, dtype=np.float32)
+    chips[sync] = signs[sync]
+    chips[data] = signs[data] * coded[data_bit]
+    tile = _render_chips(chips)
+    return tile / np.sqrt(np.mean(tile**2))
+
+
+@lru_cache(maxsize=1)
+def sync_tile_spectrum() -> np.ndarray:
+    """Conjugate FFT of the sync-only tile, for circular cross-correlation."""
+    sync, _, _, signs = chip_layout()
+    chips = np.zeros(GRID * GRID, dtype=np.float32)
+    chips[sync] = signs[sync]
+    return np.conj(np.fft.rfft2(_render_chips(chips)))
