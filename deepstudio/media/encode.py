@@ -7,6 +7,7 @@ user's chosen name.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
@@ -66,16 +67,25 @@ def video_codec_args(settings: EncodeSettings) -> list[str]:
 
 
 def check_writable(path: Path) -> None:
-    """Raise a MediaError naming ``path`` unless a file can be created there."""
+    """Raise a MediaError naming ``path`` unless a file can be created there.
+
+    Permission bits say little for root or on special file systems, so this really creates
+    (and removes) a small file beside the target.
+    """
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise MediaError("output path is a directory", path)
     if not parent.is_dir():
         raise MediaError(f"output folder {parent} does not exist", path)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise MediaError(f"output folder {parent} is not writable", path)
     if path.exists() and not os.access(path, os.W_OK):
         raise MediaError("output file exists and is not writable", path)
+    probe_file = parent / f".{path.name}.{os.getpid()}.probe"
+    try:
+        probe_file.touch()
+        probe_file.unlink()
+    except OSError as exc:
+        raise MediaError(f"output folder {parent} is not writable ({exc.strerror})",
+                         path) from None
 
 
 class VideoWriter:
@@ -161,10 +171,8 @@ class VideoWriter:
     def close(self) -> Path:
         """Finish the file and move it to its final name; returns that path."""
         assert self._proc.stdin is not None
-        try:
+        with contextlib.suppress(BrokenPipeError, OSError):
             self._proc.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
         code = self._proc.wait()
         self._stderr_thread.join(timeout=5)
         if code != 0:

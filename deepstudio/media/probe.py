@@ -106,8 +106,8 @@ def probe(path: str | Path, *, require_video: bool = False) -> MediaInfo:
             return MediaInfo(path, fmt, duration, False, audio=audio,
                              content_hash=content_hash(path))
         stream = container.streams.video[0]
-        if require_video and (fmt in IMAGE_FORMATS or stream.codec_context.name in IMAGE_CODECS
-                              and (stream.frames or 0) <= 1):
+        if require_video and (fmt in IMAGE_FORMATS or (stream.codec_context.name in IMAGE_CODECS
+                              and (stream.frames or 0) <= 1)):
             raise MediaError("is a still image, not a video", path)
         # Read every stream attribute while the container is open: PyAV streams dangle after.
         nominal_rate = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -152,7 +152,7 @@ def _first_frame(container, path: Path) -> tuple[np.ndarray, int]:
 
     try:
         for frame in container.decode(video=0):
-            rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
+            rotation = round(getattr(frame, "rotation", 0) or 0) % 360
             return frame_to_rgb(frame, rotation), rotation
     except av.error.FFmpegError as exc:
         raise MediaError(f"video cannot be decoded ({exc.strerror or exc})", path) from None

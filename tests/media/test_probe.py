@@ -29,8 +29,9 @@ def test_probe_generated_clip_counts_frames(index_video):
 
 
 def test_content_hash_is_stable_and_distinct(testdata):
-    assert probe(testdata / "talk_a.mp4").content_hash == probe(testdata / "talk_a.mp4").content_hash
-    assert probe(testdata / "talk_a.mp4").content_hash != probe(testdata / "talk_b.mp4").content_hash
+    first = probe(testdata / "talk_a.mp4").content_hash
+    assert first == probe(testdata / "talk_a.mp4").content_hash
+    assert first != probe(testdata / "talk_b.mp4").content_hash
 
 
 def _problem(path, **kw) -> str:

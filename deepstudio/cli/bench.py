@@ -1,0 +1,125 @@
+"""``deepstudio bench``: the speed and memory figures the issues set floors for.
+
+Prints figures; asserts nothing. Each run measures on the given clip (or a generated one):
+decode fps, raw mediapipe FaceMesh fps on the same decoded frames, analysis fps (and its
+ratio to raw), render fps with the debug effect, and the ratio of the render's wall time to a
+plain ffmpeg transcode of the same clip with the same encoder settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="measure decode, analysis and render speed")
+    p.add_argument("input", type=Path, nargs="?", help="video clip (default: a generated one)")
+    p.add_argument("--crf", type=int, default=18)
+    p.add_argument("--preset", default="medium")
+    p.add_argument("--memory", action="store_true",
+                   help="also measure peak memory rendering a generated 10-minute 1080p clip "
+                        "(takes several minutes)")
+    p.add_argument("--memory-minutes", type=float, default=10.0, help=argparse.SUPPRESS)
+    p.add_argument("--json", type=Path, help="also write the figures as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    figures: dict[str, object] = {"machine": machine_description()}
+    with tempfile.TemporaryDirectory(prefix="deepstudio-bench-") as tmp:
+        work = Path(tmp)
+        clip = args.input or generated_clip(work / "generated.mp4")
+        figures["clip"] = str(clip)
+        figures.update(speed_figures(clip, work, args.crf, args.preset))
+        if args.memory:
+            figures.update(memory_figures(work, args.memory_minutes))
+    for key, value in figures.items():
+        print(f"{key:28s} {value:.2f}" if isinstance(value, float) else f"{key:28s} {value}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+def machine_description() -> str:
+    return f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or ''} " \
+           f"Python {platform.python_version()}".replace("  ", " ")
+
+
+def generated_clip(path: Path) -> Path:
+    """A 10 s 640x480 clip with a face: scikit-image's astronaut, gently moving."""
+    from deepstudio.engine.demo_media import write_demo_clip
+
+    write_demo_clip(path, seconds=10.0)
+    return path
+
+
+def speed_figures(clip: Path, work: Path, crf: int, preset: str) -> dict[str, object]:
+    from deepstudio.cli.render import session_for_video
+    from deepstudio.engine.analyse import analyse_media
+    from deepstudio.engine.render import RenderSettings
+    from deepstudio.media.decode import VideoReader
+    from deepstudio.media.encode import EncodeSettings
+    from deepstudio.media.ffmpeg import LOCAL_PROTOCOLS, run_ffmpeg
+    from deepstudio.vision.analysis import raw_facemesh_fps
+
+    out: dict[str, object] = {}
+    with VideoReader(clip) as reader:
+        info = reader.info
+        out["clip_frames"] = info.frame_count
+        out["clip_size"] = f"{info.width}x{info.height} @ {float(info.fps):.3f} fps"
+        t = time.perf_counter()
+        frames = [f for _, f in reader.frames()]
+        out["decode_fps"] = len(frames) / (time.perf_counter() - t)
+    out["raw_facemesh_fps"] = raw_facemesh_fps(frames[:300])
+    del frames
+    t = time.perf_counter()
+    analyse_media(clip, work / "cache")
+    out["analysis_fps"] = info.frame_count / (time.perf_counter() - t)
+    out["analysis_vs_raw"] = out["analysis_fps"] / out["raw_facemesh_fps"]
+
+    session = session_for_video(clip, "debug")
+    session.cache_dir = work / "cache"  # analysis above is reused: this times the render
+    settings = RenderSettings(0, None, EncodeSettings(quality=crf, preset=preset))
+    t = time.perf_counter()
+    session.render_now(work / "render.mp4", settings)
+    render_s = time.perf_counter() - t
+    session.close()
+    out["render_debug_fps"] = info.frame_count / render_s
+    t = time.perf_counter()
+    run_ffmpeg([*LOCAL_PROTOCOLS, "-i", str(clip), "-c:v", "libx264", "-preset", preset,
+                "-crf", str(crf), "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "192k",
+                str(work / "plain.mp4")], clip)
+    plain_s = time.perf_counter() - t
+    out["ffmpeg_transcode_fps"] = info.frame_count / plain_s
+    out["render_vs_transcode_time"] = render_s / plain_s
+    return out
+
+
+def memory_figures(work: Path, minutes: float) -> dict[str, object]:
+    """Peak resident memory of a debug render of a long generated 1080p clip (own process)."""
+    from deepstudio.media.ffmpeg import run_ffmpeg
+
+    clip = work / "long1080p.mp4"
+    seconds = int(minutes * 60)
+    run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=25:duration={seconds}",
+                "-f", "lavfi", "-i", f"sine=frequency=220:duration={seconds}",
+                "-c:v", "libx264", "-preset", "ultrafast", "-crf", "30", "-pix_fmt", "yuv420p",
+                "-c:a", "aac", str(clip)], clip)
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "deepstudio", "render", str(clip), "-o",
+                             str(work / "long_out.mp4"), "--effect", "debug", "--quiet",
+                             "--preset", "veryfast"])
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise RuntimeError("the long render failed")
+    return {"memory_clip": f"{minutes:g} min 1920x1080 25 fps (generated)",
+            "memory_render_s": time.perf_counter() - t,
+            "memory_peak_rss_mb": usage.ru_maxrss / 1024}

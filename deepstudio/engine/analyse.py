@@ -1,0 +1,21 @@
+"""Face analysis of media, cached per content hash (the engine's entry to vision)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deepstudio.media.probe import probe
+from deepstudio.types import ProgressCallback
+from deepstudio.vision.analysis import FaceAnalysis, analyze_video, cache_path
+
+
+def analyse_media(path: Path, cache_dir: Path, progress: ProgressCallback | None = None
+                  ) -> FaceAnalysis:
+    """Track every face of the video at ``path``; reuses the cache when the file is known."""
+    return analyze_video(path, progress=progress, cache_dir=cache_dir)
+
+
+def known_analysis(path: Path, cache_dir: Path) -> FaceAnalysis | None:
+    """The cached analysis of ``path`` if one exists (no work otherwise)."""
+    cached = cache_path(cache_dir, probe(path).content_hash)
+    return FaceAnalysis.load(cached) if cached.is_file() else None

@@ -1,0 +1,152 @@
+"""The preview service: composes one timeline frame at a time for the preview pane.
+
+One worker thread, and the latest request wins: a request that has not started when a newer
+one arrives is cancelled (its Future reports cancelled), so scrubbing never builds a queue of
+stale frames. Decoders stay open per media file, so stepping forward decodes one frame.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from deepstudio.engine.effects import EffectContext, EffectProcessor, FrameItem, build_processors
+from deepstudio.engine.overlays import Overlays, draw_faces
+from deepstudio.engine.render import faces_on_frame, fit_frame, output_size
+from deepstudio.engine.timeline import top_clip_at
+from deepstudio.media.decode import VideoReader
+
+Compare = Literal["after", "before", "split"]
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    frame: int
+    overlays: Overlays = field(default_factory=lambda: Overlays(False, False, False, False))
+    compare: Compare = "after"
+    split: float = 0.5
+    """Fraction of the width, from the left, that shows the picture before effects."""
+
+
+@dataclass(frozen=True)
+class PreviewFrame:
+    frame_index: int
+    image: np.ndarray
+    faces: list
+
+
+class PreviewService:
+    """Serves preview frames of a session's timeline on one background thread."""
+
+    def __init__(self, session) -> None:
+        self._session = session
+        self._cond = threading.Condition()
+        self._pending: tuple[PreviewRequest, Future] | None = None
+        self._closed = False
+        self._readers: dict[str, VideoReader] = {}
+        self._processors: dict[str, tuple[str, EffectProcessor]] = {}
+        self._thread = threading.Thread(target=self._loop, name="deepstudio-preview",
+                                        daemon=True)
+        self._thread.start()
+
+    def request(self, frame: int, overlays: Overlays | None = None, compare: Compare = "after",
+                split: float = 0.5) -> Future:
+        """Ask for a frame; a still-waiting earlier request is cancelled."""
+        future: Future = Future()
+        req = PreviewRequest(frame, overlays or Overlays(False, False, False, False), compare,
+                             split)
+        with self._cond:
+            if self._pending is not None:
+                self._pending[1].cancel()
+            self._pending = (req, future)
+            self._cond.notify()
+        return future
+
+    def render_frame(self, req: PreviewRequest) -> PreviewFrame:
+        """Compose a frame on the calling thread (what the worker runs)."""
+        project = self._session.project
+        try:
+            size = output_size(project)
+        except Exception:
+            size = (640, 360)
+        clip = top_clip_at(project, req.frame)
+        if clip is None:
+            return PreviewFrame(req.frame, np.zeros((size[1], size[0], 3), np.uint8), [])
+        reader = self._reader(clip.media_id)
+        source = clip.source_frame(req.frame)
+        image, scale, offset = fit_frame(reader.read(source), size)
+        faces = faces_on_frame(self._session.analysis(clip.media_id), source, scale, offset)
+        before = image.copy() if req.compare != "after" else None
+        if req.compare != "before":
+            item = FrameItem(req.frame, image, clip, source, faces)
+            for processor in self._current_processors():
+                processor.process([item])
+            image = item.image
+        if req.compare == "before":
+            image = before
+        elif req.compare == "split" and before is not None:
+            cut = int(round(np.clip(req.split, 0, 1) * image.shape[1]))
+            image[:, :cut] = before[:, :cut]
+        if req.overlays.any:
+            draw_faces(image, faces, req.overlays)
+        return PreviewFrame(req.frame, image, faces)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            if self._pending is not None:
+                self._pending[1].cancel()
+                self._pending = None
+            self._cond.notify()
+        self._thread.join(timeout=2)
+        for reader in self._readers.values():
+            reader.close()
+        for _, processor in self._processors.values():
+            processor.close()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                req, future = self._pending
+                self._pending = None
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(self.render_frame(req))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def _reader(self, media_id: str) -> VideoReader:
+        reader = self._readers.get(media_id)
+        if reader is None:
+            reader = VideoReader(self._session.media_path(media_id))
+            self._readers[media_id] = reader
+        return reader
+
+    def _current_processors(self) -> list[EffectProcessor]:
+        """Processors for the effects as they are now, reusing those whose effect is unchanged
+        (model-based processors are expensive to build)."""
+        project = self._session.project
+        context = EffectContext(project, self._session.folder)
+        current: list[EffectProcessor] = []
+        for effect in project.effects.values():
+            key = json.dumps(effect.to_dict(), sort_keys=True, default=str)
+            cached = self._processors.get(effect.id)
+            if cached is None or cached[0] != key:
+                if cached is not None:
+                    cached[1].close()
+                cached = (key, build_processors(project, context, [effect])[0])
+                self._processors[effect.id] = cached
+            current.append(cached[1])
+        for gone in set(self._processors) - set(project.effects):
+            self._processors.pop(gone)[1].close()
+        return current

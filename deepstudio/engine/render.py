@@ -1,0 +1,372 @@
+"""Rendering a timeline range to a file.
+
+Stages run on their own threads joined by bounded queues, so decoding, effects and ffmpeg
+encoding overlap and memory stays flat whatever the length:
+
+    decode thread ──q──▶ job thread (faces + effects, batched) ──q──▶ encode thread ──▶ ffmpeg
+
+The picture is encoded in chunks of a few seconds under a work folder; a chunk file exists only
+once complete (the writer renames it into place), so a render that was killed resumes from the
+first missing chunk when started again with the same inputs and settings. The finished chunks
+are then joined without re-encoding and muxed with the audio into the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from deepstudio.core.project import Project
+from deepstudio.engine.effects import (
+    EffectContext,
+    EffectProcessor,
+    Face,
+    FrameItem,
+    build_processors,
+)
+from deepstudio.engine.timeline import Segment, audio_parts, video_segments
+from deepstudio.errors import MediaError
+from deepstudio.media.decode import VideoReader
+from deepstudio.media.encode import AudioSource, EncodeSettings, VideoWriter, check_writable
+from deepstudio.media.ffmpeg import LOCAL_PROTOCOLS, run_ffmpeg
+from deepstudio.types import BBox, Progress, ProgressCallback
+
+BATCH_FRAMES = 8
+QUEUE_FRAMES = 16
+CHUNK_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """What to render: timeline frames ``[start_frame, end_frame)`` and how to encode them."""
+
+    start_frame: int = 0
+    end_frame: int | None = None
+    encode: EncodeSettings = field(default_factory=EncodeSettings)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    output: Path
+    frames: int
+    seconds: float
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class RenderInputs:
+    """Everything a render reads: the project and where its media and analyses are."""
+
+    project: Project
+    media_paths: Mapping[str, Path]
+    analyses: Mapping[str, object] = field(default_factory=dict)
+    """FaceAnalysis per media id, for frames that effects need faces on."""
+    project_folder: Path | None = None
+    device: str = "auto"
+
+
+def output_size(project: Project) -> tuple[int, int]:
+    """The render size: that of the first video media (even sizes are not required)."""
+    for media in project.media.values():
+        if media.has_video:
+            return media.width, media.height
+    raise MediaError("the timeline holds no video to render")
+
+
+def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_dir: Path,
+           progress: ProgressCallback | None = None) -> RenderResult:
+    """Render ``settings``' range of the timeline into ``output``; resumable through work_dir."""
+    project = inputs.project
+    start = settings.start_frame
+    end = project.duration_frames() if settings.end_frame is None else settings.end_frame
+    if end <= start:
+        raise MediaError(f"empty render range {start}..{end}", output)
+    if settings.encode.codec != "png":
+        check_writable(output)
+    started = time.monotonic()
+    report = progress or (lambda p: None)
+    fps = project.timeline_fps()
+    width, height = output_size(project)
+    job_dir = work_dir / _render_key(inputs, settings, start, end)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    context = EffectContext(project, inputs.project_folder, inputs.device)
+    processors = build_processors(project, context)
+    try:
+        if settings.encode.codec == "png":
+            _encode_range(inputs, processors, start, end, (width, height), fps,
+                          settings.encode, output, report, start, end)
+            _write_audio_beside(inputs, start, end, output, job_dir)
+        else:
+            chunk_paths = []
+            chunk = max(1, round(CHUNK_SECONDS * fps))
+            for a in range(start, end, chunk):
+                b = min(end, a + chunk)
+                path = job_dir / f"chunk_{a:08d}{output.suffix or '.mp4'}"
+                if not path.exists():
+                    _encode_range(inputs, processors, a, b, (width, height), fps,
+                                  settings.encode, path, report, start, end)
+                chunk_paths.append(path)
+            report(Progress(0.99, "joining chunks and muxing audio"))
+            _join(chunk_paths, inputs, start, end, settings.encode, output, job_dir)
+    finally:
+        for processor in processors:
+            processor.close()
+    shutil.rmtree(job_dir, ignore_errors=True)
+    report(Progress(1.0, "done"))
+    return RenderResult(output, end - start, time.monotonic() - started)
+
+
+def _render_key(inputs: RenderInputs, settings: RenderSettings, start: int, end: int) -> str:
+    """A name for the work folder that changes whenever the render's result would."""
+    data = {"project": inputs.project.to_dict(), "settings": asdict(settings),
+            "range": [start, end], "media": {k: str(v) for k, v in inputs.media_paths.items()}}
+    blob = json.dumps(data, sort_keys=True, default=str).encode()
+    return "render-" + hashlib.blake2b(blob, digest_size=10).hexdigest()
+
+
+_END = object()
+
+
+class _Stage(threading.Thread):
+    """A pipeline thread that records its exception instead of dying silently."""
+
+    def __init__(self, target: Callable[[], None], name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self._target_fn = target
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._target_fn()
+        except BaseException as exc:  # re-raised on the job thread
+            self.error = exc
+
+
+def _put(q: queue.Queue, item: object, stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor], a: int, b: int,
+                  size: tuple[int, int], fps: Fraction, encode: EncodeSettings, path: Path,
+                  report: ProgressCallback, total_start: int, total_end: int) -> None:
+    """Decode, process and encode timeline frames ``[a, b)`` into ``path`` (video only)."""
+    stop = threading.Event()
+    decoded: queue.Queue = queue.Queue(QUEUE_FRAMES)
+    processed: queue.Queue = queue.Queue(QUEUE_FRAMES)
+    writer = VideoWriter(path, size[0], size[1], fps, encode)
+
+    def decode() -> None:
+        for item in _frames(inputs, a, b, size):
+            if not _put(decoded, item, stop):
+                return
+        _put(decoded, _END, stop)
+
+    def encode_frames() -> None:
+        while True:
+            item = processed.get()
+            if item is _END or stop.is_set():
+                return
+            writer.write(item.image)
+
+    stages = [_Stage(decode, "render-decode"), _Stage(encode_frames, "render-encode")]
+    for stage in stages:
+        stage.start()
+    total = total_end - total_start
+    try:
+        done = False
+        while not done:
+            batch: list[FrameItem] = []
+            while len(batch) < BATCH_FRAMES:
+                item = _get(decoded, stages)
+                if item is _END:
+                    done = True
+                    break
+                batch.append(item)
+            for processor in processors:
+                processor.process(batch)
+            for item in batch:
+                _put(processed, item, stop)
+                _raise_stage_errors(stages)
+            if batch:
+                index = batch[-1].index + 1 - total_start
+                report(Progress(index / total, f"frame {index} of {total}"))
+        _put(processed, _END, stop)
+        stages[1].join()
+        _raise_stage_errors(stages)
+        writer.close()
+    except BaseException:
+        stop.set()
+        writer.abort()
+        raise
+    finally:
+        stop.set()
+        for stage in stages:
+            stage.join(timeout=5)
+
+
+def _get(q: queue.Queue, stages: list[_Stage]) -> object:
+    while True:
+        try:
+            return q.get(timeout=0.2)
+        except queue.Empty:
+            _raise_stage_errors(stages)
+
+
+def _raise_stage_errors(stages: list[_Stage]) -> None:
+    for stage in stages:
+        if stage.error is not None:
+            raise stage.error
+
+
+def _frames(inputs: RenderInputs, a: int, b: int, size: tuple[int, int]) -> Iterator[FrameItem]:
+    """Timeline frames ``[a, b)`` at the output size, with the faces of their source frames."""
+    width, height = size
+    for segment in video_segments(inputs.project, a, b):
+        if segment.clip is None:
+            black = np.zeros((height, width, 3), np.uint8)
+            for k in range(segment.start, segment.start + segment.length):
+                yield FrameItem(k, black.copy())
+            continue
+        yield from _segment_frames(inputs, segment, size)
+
+
+def _segment_frames(inputs: RenderInputs, segment: Segment,
+                    size: tuple[int, int]) -> Iterator[FrameItem]:
+    clip = segment.clip
+    assert clip is not None
+    analysis = inputs.analyses.get(clip.media_id)
+    first = segment.source_frame(segment.start)
+    with VideoReader(inputs.media_paths[clip.media_id]) as reader:
+        for source, image in reader.frames(first, first + segment.length):
+            fitted, scale, offset = fit_frame(image, size)
+            faces = faces_on_frame(analysis, source, scale, offset)
+            yield FrameItem(clip.start + source - clip.in_frame, fitted, clip, source, faces)
+
+
+def fit_frame(image: np.ndarray, size: tuple[int, int]
+              ) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """``image`` letterboxed into ``size``; returns it with the scale and offset applied."""
+    width, height = size
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image.copy() if not image.flags.writeable else image, 1.0, (0.0, 0.0)
+    scale = min(width / w, height / h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    out = np.zeros((height, width, 3), np.uint8)
+    x, y = (width - nw) // 2, (height - nh) // 2
+    out[y:y + nh, x:x + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+    return out, scale, (float(x), float(y))
+
+
+def faces_on_frame(analysis: object, source_frame: int, scale: float = 1.0,
+                   offset: tuple[float, float] = (0.0, 0.0)) -> list[Face]:
+    """The tracked faces of a source frame, mapped into output-frame coordinates."""
+    if analysis is None:
+        return []
+    faces = []
+    for tracked in analysis.faces_at(source_frame):
+        landmarks = tracked.landmarks.copy()
+        landmarks[:, :2] = landmarks[:, :2] * scale + offset
+        faces.append(Face(tracked.track_id, landmarks, BBox.from_points(landmarks)))
+    return faces
+
+
+def _audio_source(inputs: RenderInputs, start: int, end: int, job_dir: Path
+                  ) -> AudioSource | None:
+    """The audio of the range: the source file itself when one clip plays as is, else a mix."""
+    parts = audio_parts(inputs.project, start, end)
+    if not parts:
+        return None
+    duration = float((end - start) / inputs.project.timeline_fps())
+    if len(parts) == 1 and parts[0].offset_s == 0 and parts[0].gain_db == 0:
+        part = parts[0]
+        return AudioSource(inputs.media_paths[part.media_id], part.in_s, part.duration_s)
+    mix = job_dir / "mix.wav"
+    if not mix.exists():
+        _mix_audio(inputs, parts, duration, mix)
+    return AudioSource(mix, 0.0, duration)
+
+
+def _mix_audio(inputs: RenderInputs, parts: list, duration: float, out: Path) -> None:
+    """Mix the parts into one WAV with ffmpeg (it streams: memory stays flat)."""
+    args: list[str] = [*LOCAL_PROTOCOLS]
+    chains = []
+    for i, part in enumerate(parts):
+        args += ["-ss", f"{part.in_s:.6f}", "-t", f"{part.duration_s:.6f}",
+                 "-i", str(inputs.media_paths[part.media_id])]
+        delay = round(part.offset_s * 1000)
+        chains.append(f"[{i}:a:0]aresample=48000,aformat=channel_layouts=stereo,"
+                      f"adelay={delay}:all=1,volume={part.gain_db}dB[a{i}]")
+    labels = "".join(f"[a{i}]" for i in range(len(parts)))
+    graph = ";".join(chains) + f";{labels}amix=inputs={len(parts)}:normalize=0,apad," \
+                               f"atrim=0:{duration:.6f}[mix]"
+    temp = out.with_name("mix.partial.wav")
+    run_ffmpeg([*args, "-filter_complex", graph, "-map", "[mix]", "-c:a", "pcm_s16le",
+                str(temp)], out)
+    temp.replace(out)
+
+
+def _join(chunks: list[Path], inputs: RenderInputs, start: int, end: int,
+          encode: EncodeSettings, output: Path, job_dir: Path) -> None:
+    """Concatenate chunk files (no re-encode) and mux the range's audio into ``output``."""
+    listing = job_dir / "chunks.txt"
+    listing.write_text("".join(f"file '{c.name}'\n" for c in chunks))
+    audio = _audio_source(inputs, start, end, job_dir) if encode.audio != "none" else None
+    args = [*LOCAL_PROTOCOLS, "-f", "concat", "-safe", "0", "-i", str(listing)]
+    if audio is not None:
+        if audio.start_s > 0:
+            args += ["-ss", f"{audio.start_s:.6f}"]
+        if audio.duration_s is not None:
+            args += ["-t", f"{audio.duration_s:.6f}"]
+        args += ["-i", str(audio.path), "-map", "0:v:0", "-map", "1:a:0"]
+        if encode.audio == "copy" and audio.path != job_dir / "mix.wav":
+            args += ["-c:a", "copy"]
+        elif encode.codec == "prores":
+            args += ["-c:a", "pcm_s16le"]
+        else:
+            args += ["-c:a", "aac", "-b:a", encode.audio_bitrate]
+    else:
+        args += ["-map", "0:v:0"]
+    temp = output.with_name(f".{output.stem}.partial{output.suffix}")
+    args += ["-c:v", "copy"]
+    if output.suffix.lower() in (".mp4", ".mov", ".m4v"):
+        args += ["-movflags", "+faststart"]
+    try:
+        run_ffmpeg([*args, str(temp)], output)
+        temp.replace(output)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _write_audio_beside(inputs: RenderInputs, start: int, end: int, folder: Path,
+                        job_dir: Path) -> None:
+    """For image sequences, the range's audio goes beside the frames as ``audio.wav``."""
+    audio = _audio_source(inputs, start, end, job_dir)
+    if audio is None:
+        return
+    args = [*LOCAL_PROTOCOLS, "-ss", f"{audio.start_s:.6f}"]
+    if audio.duration_s is not None:
+        args += ["-t", f"{audio.duration_s:.6f}"]
+    run_ffmpeg([*args, "-i", str(audio.path), "-map", "0:a:0", "-c:a", "pcm_s16le",
+                str(folder / "audio.wav")], folder)
+

@@ -1,0 +1,242 @@
+"""The headless facade the GUI and the CLI share: a project, its history and the engine.
+
+Everything a person does to a project goes through a Session: commands (undoable), saving,
+importing media, analysing, rendering. Long work returns a :class:`~deepstudio.engine.jobs.Job`
+at once; nothing here blocks on it or knows about Qt.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from deepstudio.core import effect_specs  # noqa: F401  (registers the built-in effect types)
+from deepstudio.core.commands import AddClip, AddMedia, AddTrack, ChangeSet, Command
+from deepstudio.core.history import History
+from deepstudio.core.project import Clip, MediaItem, Project, Track
+from deepstudio.engine.analyse import analyse_media, known_analysis
+from deepstudio.engine.jobs import Job, JobManager
+from deepstudio.engine.render import RenderInputs, RenderSettings, render
+from deepstudio.errors import MediaError
+from deepstudio.media.probe import probe
+from deepstudio.persistence.project_store import (
+    ProjectPaths,
+    create_project,
+    discard_autosave,
+    load_project,
+    recoverable_autosave,
+    save_project,
+    write_autosave,
+)
+from deepstudio.types import Id, new_id
+
+
+class Session:
+    """One open project. Create with :meth:`create`, :meth:`open` or :meth:`in_memory`."""
+
+    def __init__(self, project: Project, folder: Path | None, cache_dir: Path,
+                 jobs_dir: Path | None) -> None:
+        self.project = project
+        self.folder = folder
+        self.paths = ProjectPaths(folder) if folder is not None else None
+        self.cache_dir = cache_dir
+        self.history = History(project)
+        self.jobs = JobManager(jobs_dir)
+        self._analyses: dict[Id, object] = {}
+        self._lock = threading.Lock()
+        self._preview = None
+        self._dirty_after_recovery = False
+
+    # --- opening ----------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, folder: str | Path, name: str) -> Session:
+        folder = Path(folder)
+        project = create_project(folder, name)
+        paths = ProjectPaths(folder)
+        return cls(project, paths.folder, paths.cache, paths.jobs)
+
+    @classmethod
+    def open(cls, folder: str | Path) -> Session:
+        paths = ProjectPaths(folder)
+        return cls(load_project(paths.folder), paths.folder, paths.cache, paths.jobs)
+
+    @classmethod
+    def in_memory(cls, name: str = "Untitled", cache_dir: Path | None = None) -> Session:
+        """A project that lives only in memory (the CLI's one-shot commands)."""
+        from deepstudio.persistence.settings import user_cache_dir
+
+        return cls(Project(name=name), None, cache_dir or user_cache_dir() / "analysis", None)
+
+    @staticmethod
+    def recoverable(folder: str | Path) -> bool:
+        return recoverable_autosave(folder) is not None
+
+    def recover(self) -> None:
+        """Replace the project with its autosave (an undoable state is not kept)."""
+        assert self.folder is not None
+        recovered = recoverable_autosave(self.folder)
+        if recovered is None:
+            return
+        self.project = recovered
+        self.history = History(recovered)
+        self.history.mark_saved()
+        self._dirty_after_recovery = True
+
+    # --- editing ----------------------------------------------------------------------------
+
+    def do(self, command: Command) -> ChangeSet:
+        return self.history.do(command)
+
+    def undo(self) -> ChangeSet:
+        return self.history.undo()
+
+    def redo(self) -> ChangeSet:
+        return self.history.redo()
+
+    def subscribe(self, listener: Callable[[ChangeSet], None]) -> None:
+        self.history.add_listener(listener)
+
+    @property
+    def dirty(self) -> bool:
+        return not self.history.clean or self._dirty_after_recovery
+
+    def save(self) -> None:
+        assert self.folder is not None, "an in-memory project cannot be saved"
+        save_project(self.project, self.folder)
+        self.history.mark_saved()
+        self._dirty_after_recovery = False
+
+    def write_autosave(self) -> None:
+        if self.folder is not None and self.dirty:
+            write_autosave(self.project, self.folder)
+
+    def discard_autosave(self) -> None:
+        if self.folder is not None:
+            discard_autosave(self.folder)
+
+    # --- media ------------------------------------------------------------------------------
+
+    def media_path(self, media_id: Id) -> Path:
+        stored = self.project.media[media_id].path
+        return self.paths.resolve(stored) if self.paths is not None else Path(stored)
+
+    def import_media(self, path: str | Path) -> Id:
+        """Probe ``path`` and add it to the media bin; returns its media id."""
+        info = probe(path)
+        for media in self.project.media.values():
+            if media.content_hash == info.content_hash:
+                return media.id
+        stored = self.paths.store_path(Path(path).resolve()) if self.paths else str(
+            Path(path).resolve())
+        item = MediaItem(
+            id=new_id("media"), path=stored, content_hash=info.content_hash,
+            duration_s=info.duration_s, frame_count=info.frame_count,
+            fps_num=info.fps.numerator or 25, fps_den=info.fps.denominator or 1,
+            width=info.width, height=info.height, has_video=info.has_video,
+            has_audio=info.has_audio)
+        self.do(AddMedia(item))
+        return item.id
+
+    def add_clip_for_media(self, media_id: Id, track_id: Id | None = None,
+                           start: int | None = None) -> Id:
+        """Place the whole media on a track of its kind (made if needed), after its clips."""
+        media = self.project.media[media_id]
+        kind = "video" if media.has_video else "audio"
+        track = self._track_for(kind, track_id)
+        begin = start if start is not None else max((c.end for c in track.clips), default=0)
+        length = self.project.media_length(media_id)
+        if length <= 0:
+            raise MediaError("has no frames to place", self.media_path(media_id))
+        clip = Clip(id=new_id("clip"), media_id=media_id, start=begin, in_frame=0,
+                    out_frame=length)
+        self.do(AddClip(track.id, clip))
+        return clip.id
+
+    def _track_for(self, kind: str, track_id: Id | None) -> Track:
+        if track_id is not None:
+            return self.project.track(track_id)
+        for track in self.project.tracks:
+            if track.kind == kind:
+                return track
+        count = sum(t.kind == kind for t in self.project.tracks) + 1
+        track = Track(id=new_id("track"), kind=kind, name=f"{kind[0].upper()}{count}")
+        self.do(AddTrack(track))
+        return track
+
+    # --- analysis ---------------------------------------------------------------------------
+
+    def analysis(self, media_id: Id):
+        """The face analysis of a media file if it was analysed (cached), else None."""
+        with self._lock:
+            if media_id in self._analyses:
+                return self._analyses[media_id]
+        found = known_analysis(self.media_path(media_id), self.cache_dir)
+        if found is not None:
+            with self._lock:
+                self._analyses[media_id] = found
+        return found
+
+    def analyze(self, media_id: Id) -> Job:
+        path = self.media_path(media_id)
+
+        def work(report):
+            result = analyse_media(path, self.cache_dir, report)
+            with self._lock:
+                self._analyses[media_id] = result
+            return result
+
+        return self.jobs.submit("analyse", f"Analyse {path.name}", work)
+
+    def analyses_for_render(self, report=None) -> dict[Id, object]:
+        """Analyses of every video media a clip uses, running missing ones now."""
+        used = {c.media_id for _, c in self.project.clips()}
+        result = {}
+        for media_id in used:
+            if not self.project.media[media_id].has_video:
+                continue
+            found = self.analysis(media_id)
+            if found is None:
+                found = analyse_media(self.media_path(media_id), self.cache_dir, report)
+                with self._lock:
+                    self._analyses[media_id] = found
+            result[media_id] = found
+        return result
+
+    # --- rendering --------------------------------------------------------------------------
+
+    def render_inputs(self, analyses: dict[Id, object]) -> RenderInputs:
+        return RenderInputs(
+            project=self.project,
+            media_paths={m: self.media_path(m) for m in self.project.media},
+            analyses=analyses, project_folder=self.folder)
+
+    def render_now(self, output: str | Path, settings: RenderSettings, report=None):
+        """Render on the calling thread (the CLI); returns the RenderResult."""
+        from deepstudio.engine.progress import split_progress
+
+        first, second = split_progress(report, 0.3 if self.project.effects else 0.0)
+        analyses = self.analyses_for_render(first) if self.project.effects else {}
+        work_dir = (self.paths.jobs if self.paths else self.cache_dir.parent / "renders")
+        return render(self.render_inputs(analyses), Path(output), settings, work_dir, second)
+
+    def render(self, output: str | Path, settings: RenderSettings) -> Job:
+        return self.jobs.submit("render", f"Render {Path(output).name}",
+                                lambda report: self.render_now(output, settings, report))
+
+    # --- preview ----------------------------------------------------------------------------
+
+    @property
+    def preview(self):
+        """The preview service (made on first use: it owns a decoder per media file)."""
+        if self._preview is None:
+            from deepstudio.engine.preview import PreviewService
+
+            self._preview = PreviewService(self)
+        return self._preview
+
+    def close(self) -> None:
+        if self._preview is not None:
+            self._preview.close()
+        self.jobs.shutdown()
