@@ -178,16 +178,16 @@ class Session:
                 self._analyses[media_id] = found
         return found
 
+    def analyze_now(self, media_id: Id, report=None):
+        """Analyse on the calling thread (the CLI, or inside a job); returns the analysis."""
+        result = analyse_media(self.media_path(media_id), self.cache_dir, report)
+        with self._lock:
+            self._analyses[media_id] = result
+        return result
+
     def analyze(self, media_id: Id) -> Job:
-        path = self.media_path(media_id)
-
-        def work(report):
-            result = analyse_media(path, self.cache_dir, report)
-            with self._lock:
-                self._analyses[media_id] = result
-            return result
-
-        return self.jobs.submit("analyse", f"Analyse {path.name}", work)
+        return self.jobs.submit("analyse", f"Analyse {self.media_path(media_id).name}",
+                                lambda report: self.analyze_now(media_id, report))
 
     def analyses_for_render(self, report=None) -> dict[Id, object]:
         """Analyses of every video media a clip uses, running missing ones now."""
@@ -196,12 +196,7 @@ class Session:
         for media_id in used:
             if not self.project.media[media_id].has_video:
                 continue
-            found = self.analysis(media_id)
-            if found is None:
-                found = analyse_media(self.media_path(media_id), self.cache_dir, report)
-                with self._lock:
-                    self._analyses[media_id] = found
-            result[media_id] = found
+            result[media_id] = self.analysis(media_id) or self.analyze_now(media_id, report)
         return result
 
     # --- rendering --------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         media_id = session.import_media(clip_path)
         clip_id = session.add_clip_for_media(media_id)
         bar = ProgressBar("Analysing", args.quiet)
-        analysis = session.analyze(media_id).wait()
+        analysis = session.analyze_now(media_id, bar)
         bar.done()
         clip = session.project.clip(clip_id)
         track = session.project.track_of_clip(clip_id)
