@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from deepstudio.models.checkpoint import register_architecture
+
 SYNC_FRAMES = 5
 """Consecutive frames the sync expert looks at (200 ms at 25 fps)."""
 
@@ -240,6 +242,32 @@ class QualityDiscriminator(nn.Module):
         for block in self.face_encoder_blocks:
             x = block(x)
         return self.binary_pred(x).flatten(1)
+
+
+@register_architecture("lipsync.wav2lip")
+class LipSyncModel(nn.Module):
+    """The three networks trained together, saved as one model folder.
+
+    ``channel_order`` is the colour order the weights expect ("rgb" for models trained here,
+    "bgr" for weights that started from the OpenCV-based original releases).
+    """
+
+    def __init__(self, size: int = 96, width: float = 1.0, channel_order: str = "rgb") -> None:
+        super().__init__()
+        if channel_order not in ("rgb", "bgr"):
+            raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+        self.arch = LipSyncArch(size, width)
+        self.channel_order = channel_order
+        self.generator = LipSyncGenerator(self.arch)
+        self.expert = SyncExpert(self.arch)
+        self.discriminator = QualityDiscriminator(self.arch)
+
+    def card_kwargs(self) -> dict[str, object]:
+        """Constructor arguments, as stored in the model card."""
+        return {**self.arch.to_dict(), "channel_order": self.channel_order}
+
+    def forward(self, faces: torch.Tensor, mels: torch.Tensor) -> torch.Tensor:
+        return self.generator(faces, mels)
 
 
 def lower_half(faces: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,96 @@
+"""In-memory lip-sync training data: aligned face crops, per-frame mel windows, sampling.
+
+Frames are stored in order; ``segments`` gives each frame the id of the continuous run it
+belongs to (one video, consecutive frames, face present). A training sample is a window of
+:data:`SYNC_FRAMES` consecutive frames of one run, centred on frame ``c``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from deepstudio.models.lipsync.mel import MEL_WINDOW, N_MELS
+from deepstudio.models.lipsync.networks import SYNC_FRAMES
+
+HALF = SYNC_FRAMES // 2
+
+
+@dataclass
+class LipSyncData:
+    """faces (N, S, S, 3) uint8 RGB, mels (N, 80, 16) float32, segments (N,) int."""
+
+    faces: np.ndarray
+    mels: np.ndarray
+    segments: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.faces)
+        if self.faces.ndim != 4 or self.faces.shape[1] != self.faces.shape[2] \
+                or self.faces.shape[3] != 3 or self.faces.dtype != np.uint8:
+            raise ValueError(f"faces must be (N, S, S, 3) uint8, got {self.faces.shape} "
+                             f"{self.faces.dtype}")
+        if self.mels.shape != (n, N_MELS, MEL_WINDOW):
+            raise ValueError(f"mels must be ({n}, {N_MELS}, {MEL_WINDOW}), got {self.mels.shape}")
+        if self.segments.shape != (n,):
+            raise ValueError(f"segments must be ({n},), got {self.segments.shape}")
+
+    @property
+    def size(self) -> int:
+        return int(self.faces.shape[1])
+
+    def centres(self) -> np.ndarray:
+        """Indices c whose window c-2..c+2 lies inside one run."""
+        seg = self.segments
+        if len(seg) < SYNC_FRAMES:
+            return np.zeros(0, dtype=np.int64)
+        c = np.arange(HALF, len(seg) - HALF)
+        return c[seg[c - HALF] == seg[c + HALF]]
+
+    def split(self, train_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+        """Window centres for training and for validation: the first ``train_fraction`` of
+        every run trains, the rest (after a gap of one window) validates."""
+        if not 0 < train_fraction <= 1:
+            raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction}")
+        train, val = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        centres = self.centres()
+        for seg in np.unique(self.segments[centres]):
+            mine = centres[self.segments[centres] == seg]
+            cut = int(np.ceil(len(mine) * train_fraction))
+            train.append(mine[:cut])
+            val.append(mine[cut + SYNC_FRAMES:])
+        return np.concatenate(train), np.concatenate(val)
+
+
+@dataclass
+class Batch:
+    """One training batch (numpy, before moving to the device)."""
+
+    targets: np.ndarray      # (B*5, S, S, 3) uint8, window frames in order
+    references: np.ndarray   # (B*5, S, S, 3) uint8, frames of the same run at another time
+    mels: np.ndarray         # (B*5, 80, 16), the window of each target frame
+    sync_mels: np.ndarray    # (B, 80, 16), the window of each centre frame (in sync)
+    off_mels: np.ndarray     # (B, 80, 16), the window of another time (out of sync)
+
+
+def sample_batch(data: LipSyncData, centres: np.ndarray, batch: int,
+                 rng: np.random.Generator) -> Batch:
+    """Random windows; references and out-of-sync audio come from at least one window away."""
+    chosen = rng.choice(centres, size=batch, replace=len(centres) < batch)
+    others = np.array([_other_centre(data, centres, c, rng) for c in chosen])
+    offsets = np.arange(-HALF, HALF + 1)
+    frames = (chosen[:, None] + offsets[None]).reshape(-1)
+    ref_frames = (others[:, None] + offsets[None]).reshape(-1)
+    off = np.array([_other_centre(data, centres, c, rng) for c in chosen])
+    return Batch(data.faces[frames], data.faces[ref_frames], data.mels[frames],
+                 data.mels[chosen], data.mels[off])
+
+
+def _other_centre(data: LipSyncData, centres: np.ndarray, c: int,
+                  rng: np.random.Generator) -> int:
+    """A centre of the same run at least one window away (any other centre if none is)."""
+    same = centres[(data.segments[centres] == data.segments[c])
+                   & (np.abs(centres - c) >= SYNC_FRAMES)]
+    pool = same if len(same) else centres[centres != c]
+    return int(rng.choice(pool)) if len(pool) else int(c)

@@ -1,0 +1,361 @@
+"""Training / fine-tuning a lip-sync model on a speaker's own footage (Wav2Lip recipe).
+
+Every iteration:
+
+1. sync expert step (unless it is a frozen pretrained expert): binary cross-entropy of the
+   cosine similarity of (5 real lower-face frames, their audio) = 1 and (same frames, audio
+   of another time) = 0;
+2. generator step: ``(1 - ws - wd) * L1 + ws * sync + wd * adversarial``, where *sync* asks the
+   (frozen for this step) expert to judge the 5 generated lower halves in sync with their audio
+   and *adversarial* asks the quality discriminator to take them for real. ``ws`` stays 0 until
+   the expert's running loss falls below ``expert_ready_loss`` (an untrained expert only adds
+   noise), as Wav2Lip only adds the sync loss once its expert is good;
+3. discriminator step: real frames = 1, generated = 0.
+
+Checkpoints (the three networks, their optimizers, the trainer state) go through
+:mod:`deepstudio.models.checkpoint` every ``checkpoint_every_s`` seconds, at the end, and when
+the progress callback cancels; training resumes from them. On CUDA the forward passes run under
+autocast (bf16, or fp16 with a gradient scaler); losses are computed in fp32.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from deepstudio.errors import Cancelled, ModelFileError
+from deepstudio.models import checkpoint as ckpt
+from deepstudio.models.device import autocast, autocast_dtype, place_module
+from deepstudio.models.lipsync.dataset import Batch, LipSyncData, sample_batch
+from deepstudio.models.lipsync.networks import (
+    CPU_ARCH,
+    SYNC_FRAMES,
+    WAV2LIP_ARCH,
+    LipSyncModel,
+    lower_half,
+    masked_input,
+)
+from deepstudio.models.lipsync.original_checkpoints import (
+    ORIGINAL_CHANNEL_ORDER,
+    load_into,
+    read_original_state_dict,
+)
+from deepstudio.types import Progress, ProgressCallback
+
+ARCHITECTURE = "lipsync.wav2lip"
+
+
+@dataclass
+class LipSyncTrainConfig:
+    """Settings of one training run (stored in the model card's training data)."""
+
+    size: int = CPU_ARCH.size
+    width: float = CPU_ARCH.width
+    batch_size: int = 4
+    """Windows of 5 frames per step."""
+    lr: float = 1e-4
+    sync_weight: float = 0.03
+    disc_weight: float = 0.07
+    expert_ready_loss: float = 0.55
+    """Running expert loss (chance = 0.69) under which the sync loss is switched on."""
+    train_expert: bool = True
+    checkpoint_every_s: float = 300.0
+    preview_every: int = 100
+    seed: int = 0
+    init_generator: str | None = None
+    """Optional original Wav2Lip ``.pth`` to fine-tune from (forces 96 px, width 1, BGR)."""
+    init_expert: str | None = None
+    """Optional original SyncNet expert ``.pth``; it is then frozen (``train_expert`` off)."""
+
+    @classmethod
+    def for_device(cls, device: torch.device, **overrides: Any) -> LipSyncTrainConfig:
+        """Small and fast on the CPU; the published Wav2Lip size on CUDA."""
+        base = cls() if device.type != "cuda" else cls(size=WAV2LIP_ARCH.size,
+                                                       width=WAV2LIP_ARCH.width, batch_size=16)
+        return cls(**{**asdict(base), **overrides})
+
+
+@dataclass
+class Losses:
+    l1: float = math.nan
+    sync: float = math.nan
+    expert: float = math.nan
+    disc: float = math.nan
+    adversarial: float = math.nan
+
+    def text(self) -> str:
+        return " · ".join(f"{k} {v:.4f}" for k, v in asdict(self).items() if not math.isnan(v))
+
+
+@dataclass
+class TrainState:
+    """What the trainer needs besides the weights to resume exactly where it stopped."""
+
+    iteration: int = 0
+    expert_loss_ema: float = math.log(2)
+    expert_ready: bool = False
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def _to_tensor(images: np.ndarray, device: torch.device, bgr: bool) -> torch.Tensor:
+    """(N, S, S, 3) uint8 RGB -> (N, 3, S, S) float in [0, 1] on ``device``."""
+    t = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+    t = t.permute(0, 3, 1, 2).float().div_(255.0)
+    return t.flip(1) if bgr else t
+
+
+def _mels(mels: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(mels, dtype=np.float32)).to(device).unsqueeze(1)
+
+
+def _stack(frames: torch.Tensor) -> torch.Tensor:
+    """(B*5, 3, S, S) -> (B, 15, S/2, S): lower halves of each window stacked on channels."""
+    halves = lower_half(frames)
+    return halves.reshape(-1, SYNC_FRAMES * 3, *halves.shape[2:])
+
+
+def _bce(prob: torch.Tensor, target: float) -> torch.Tensor:
+    prob = prob.float().clamp(1e-6, 1 - 1e-6)
+    return F.binary_cross_entropy(prob, torch.full_like(prob, target))
+
+
+def _freeze(*modules: nn.Module, frozen: bool) -> None:
+    """Skip weight gradients of the judges while the generator learns from them."""
+    for module in modules:
+        module.requires_grad_(not frozen)
+
+
+class LipSyncTrainer:
+    """Owns the networks, optimizers and device for one model folder."""
+
+    def __init__(self, model_dir: str | Path, config: LipSyncTrainConfig,
+                 device: torch.device, training_data: dict[str, Any] | None = None) -> None:
+        self.model_dir = Path(model_dir)
+        self.config = config
+        self.device = device
+        self.training_data = training_data or {}
+        self.rng = np.random.default_rng(config.seed)
+        torch.manual_seed(config.seed)
+        self.state = TrainState()
+        self.card: ckpt.ModelCard | None = None
+        resume = ckpt.resumable_dir(self.model_dir)
+        if resume is not None:
+            self.model, self.card = ckpt.load_model(resume)
+            if not isinstance(self.model, LipSyncModel):
+                raise ModelFileError(f"holds a {self.card.architecture} model, not a lip-sync "
+                                     "model", self.model_dir)
+        else:
+            self.model = self._fresh_model()
+        place_module(self.model, device)
+        self.bgr = self.model.channel_order == ORIGINAL_CHANNEL_ORDER
+        self.train_expert = config.train_expert and config.init_expert is None
+        params = dict(lr=config.lr, betas=(0.5, 0.999))
+        self.opt_g = torch.optim.Adam(self.model.generator.parameters(), **params)
+        self.opt_e = torch.optim.Adam(self.model.expert.parameters(), **params)
+        self.opt_d = torch.optim.Adam(self.model.discriminator.parameters(), **params)
+        self.scaler = torch.amp.GradScaler(device.type,
+                                           enabled=autocast_dtype(device) == torch.float16)
+        if resume is not None:
+            self._restore(resume)
+        elif config.init_expert is not None:
+            self.state.expert_ready = True
+
+    def _fresh_model(self) -> LipSyncModel:
+        c = self.config
+        if c.init_generator or c.init_expert:
+            model = LipSyncModel(WAV2LIP_ARCH.size, WAV2LIP_ARCH.width, ORIGINAL_CHANNEL_ORDER)
+            if c.init_generator:
+                load_into(model.generator, read_original_state_dict(c.init_generator),
+                          c.init_generator)
+            if c.init_expert:
+                load_into(model.expert, read_original_state_dict(c.init_expert), c.init_expert)
+            return model
+        return LipSyncModel(c.size, c.width)
+
+    def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": self.opt_g, "expert": self.opt_e, "discriminator": self.opt_d}
+
+    def _restore(self, folder: Path) -> None:
+        loaded = ckpt.load_train_state(folder)
+        if loaded is None:
+            return
+        optimizer_state, trainer_state = loaded
+        try:
+            for name, opt in self._optimizers().items():
+                opt.load_state_dict(optimizer_state[name])
+            self.state = TrainState(**trainer_state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"training state does not fit this trainer ({exc})",
+                                 folder) from exc
+
+    # -- one iteration ---------------------------------------------------------------------
+
+    def step(self, data: LipSyncData, centres: np.ndarray) -> tuple[Losses, Batch, torch.Tensor]:
+        """One expert + generator + discriminator update; returns losses and the generated
+        frames (detached) of the batch."""
+        c, dev, model = self.config, self.device, self.model
+        batch = sample_batch(data, centres, c.batch_size, self.rng)
+        real = _to_tensor(batch.targets, dev, self.bgr)
+        refs = _to_tensor(batch.references, dev, self.bgr)
+        mels = _mels(batch.mels, dev)
+        losses = Losses()
+        model.train()
+        if self.train_expert:
+            losses.expert = self._expert_step(real, batch)
+        model.expert.eval()
+
+        with autocast(dev):
+            fake = model.generator(masked_input(real, refs), mels)
+        _freeze(model.expert, model.discriminator, frozen=True)
+        sync_on = self.state.expert_ready and c.sync_weight > 0
+        weight_s = c.sync_weight if sync_on else 0.0
+        l1 = F.l1_loss(fake.float(), real)
+        loss = (1 - weight_s - c.disc_weight) * l1
+        if sync_on:
+            with autocast(dev):
+                prob = model.expert.sync_probability(_stack(fake), _mels(batch.sync_mels, dev))
+            sync = _bce(prob, 1.0)
+            loss = loss + weight_s * sync
+            losses.sync = sync.item()
+        if c.disc_weight > 0:
+            with autocast(dev):
+                judged = model.discriminator(fake)
+            adversarial = _bce(judged, 1.0)
+            loss = loss + c.disc_weight * adversarial
+            losses.adversarial = adversarial.item()
+        self._update(self.opt_g, loss)
+        _freeze(model.expert, model.discriminator, frozen=False)
+        losses.l1 = l1.item()
+        if c.disc_weight > 0:
+            losses.disc = self._disc_step(real, fake.detach())
+        self.state.iteration += 1
+        return losses, batch, fake.detach()
+
+    def _update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+    def _expert_step(self, real: torch.Tensor, batch: Batch) -> float:
+        dev = self.device
+        stack = _stack(real)
+        with autocast(dev):
+            good = self.model.expert.sync_probability(stack, _mels(batch.sync_mels, dev))
+            bad = self.model.expert.sync_probability(stack, _mels(batch.off_mels, dev))
+        loss = (_bce(good, 1.0) + _bce(bad, 0.0)) / 2
+        self._update(self.opt_e, loss)
+        value = loss.item()
+        self.state.expert_loss_ema = 0.95 * self.state.expert_loss_ema + 0.05 * value
+        if self.state.expert_loss_ema < self.config.expert_ready_loss:
+            self.state.expert_ready = True
+        return value
+
+    def _disc_step(self, real: torch.Tensor, fake: torch.Tensor) -> float:
+        with autocast(self.device):
+            on_real = self.model.discriminator(real)
+            on_fake = self.model.discriminator(fake)
+        loss = (_bce(on_real, 1.0) + _bce(on_fake, 0.0)) / 2
+        self._update(self.opt_d, loss)
+        return loss.item()
+
+    # -- evaluation, previews, checkpoints -------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate_l1(self, data: LipSyncData, centres: np.ndarray, limit: int = 64) -> float:
+        """Mean L1 of the generator on up to ``limit`` fixed windows (references: the window
+        one window later or earlier in the same run), in eval mode."""
+        if len(centres) == 0:
+            return math.nan
+        picked = centres[np.linspace(0, len(centres) - 1, min(limit, len(centres))).astype(int)]
+        rng = np.random.default_rng(12345)
+        self.model.eval()
+        total, count = 0.0, 0
+        for start in range(0, len(picked), 8):
+            part = picked[start:start + 8]
+            batch = sample_batch(data, part, len(part), rng)
+            real = _to_tensor(batch.targets, self.device, self.bgr)
+            refs = _to_tensor(batch.references, self.device, self.bgr)
+            with autocast(self.device):
+                fake = self.model.generator(masked_input(real, refs), _mels(batch.mels,
+                                                                            self.device))
+            total += F.l1_loss(fake.float(), real, reduction="sum").item()
+            count += real.numel()
+        return total / count
+
+    def preview(self, batch: Batch, fake: torch.Tensor, rows: int = 4) -> np.ndarray:
+        """Grid (rows*S, 4*S, 3) uint8 RGB: masked input | reference | generated | real."""
+        n = min(rows, len(batch.targets) // SYNC_FRAMES)
+        picks = np.arange(n) * SYNC_FRAMES + SYNC_FRAMES // 2
+        generated = (fake[picks].float().clamp(0, 1) * 255).round().byte()
+        if self.bgr:
+            generated = generated.flip(1)
+        generated = generated.permute(0, 2, 3, 1).cpu().numpy()
+        masked = batch.targets[picks].copy()
+        masked[:, masked.shape[1] // 2:] = 0
+        cells = [masked, batch.references[picks], generated, batch.targets[picks]]
+        return np.concatenate([np.concatenate(row, axis=1) for row in zip(*cells)], axis=0)
+
+    def save(self) -> ckpt.ModelCard:
+        card = self.card or ckpt.ModelCard(ARCHITECTURE, self.model.card_kwargs())
+        card.kwargs = self.model.card_kwargs()
+        card.iterations = self.state.iteration
+        card.loss_history = list(self.state.history)
+        card.training_data = {**card.training_data, **self.training_data,
+                              "config": asdict(self.config)}
+        optimizer_state = {name: opt.state_dict() for name, opt in self._optimizers().items()}
+        self.card = ckpt.save_checkpoint(self.model_dir, self.model, card, optimizer_state,
+                                         asdict(self.state))
+        return self.card
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def train(self, data: LipSyncData, iterations: int, progress: ProgressCallback | None = None,
+              train_fraction: float = 1.0, log_every: int = 10) -> ckpt.ModelCard:
+        """Train until ``iterations`` in total (counting resumed ones); returns the saved card.
+
+        ``train_fraction`` of every run of frames trains; the rest gives ``validation_l1``."""
+        if data.size != self.model.arch.size:
+            raise ValueError(f"faces are {data.size} px but the model is {self.model.arch.size}"
+                             " px")
+        train_centres, val_centres = data.split(train_fraction)
+        if len(train_centres) == 0:
+            raise ValueError(f"need at least {SYNC_FRAMES} consecutive frames with a face to "
+                             "train lip-sync")
+        start_iter = self.state.iteration
+        started = last_save = time.monotonic()
+        try:
+            while self.state.iteration < iterations:
+                losses, batch, fake = self.step(data, train_centres)
+                done = self.state.iteration - start_iter
+                rate = done / max(time.monotonic() - started, 1e-9)
+                if self.state.iteration % log_every == 0 or self.state.iteration == iterations:
+                    self.state.history.append({"iteration": self.state.iteration,
+                                               **{k: v for k, v in asdict(losses).items()
+                                                  if not math.isnan(v)}})
+                if time.monotonic() - last_save >= self.config.checkpoint_every_s:
+                    self.save()
+                    last_save = time.monotonic()
+                if progress is not None:
+                    want_preview = self.state.iteration % self.config.preview_every == 0
+                    left = iterations - self.state.iteration
+                    progress(Progress(
+                        fraction=self.state.iteration / iterations,
+                        message=(f"iteration {self.state.iteration}/{iterations} · "
+                                 f"{losses.text()} · {rate:.2f} it/s"),
+                        eta_s=left / rate if rate > 0 else None,
+                        preview=self.preview(batch, fake) if want_preview else None))
+        except Cancelled:
+            self.save()
+            raise
+        if len(val_centres):
+            self.training_data["validation_l1"] = self.evaluate_l1(data, val_centres)
+        return self.save()
