@@ -32,3 +32,9 @@ def talk_faces(talk_frames: list[np.ndarray]) -> list[FaceObservation]:
             assert len(found) == 1
             faces.append(found[0])
     return faces
+
+
+@pytest.fixture(scope="session")
+def clip_frames(testdata: Path):
+    """``clip_frames(name, count=None)``: the first frames of a testdata clip, as RGB arrays."""
+    return lambda name, count=None: read_frames(testdata / name, count)
