@@ -1,0 +1,125 @@
+"""The export dialog: range, codec, quality and audio, and the disclosure every render
+carries (content credentials and an invisible watermark; not optional)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from deepstudio.media.encode import EXTENSIONS, EncodeSettings
+
+CODEC_LABELS = {"h264": "H.264 (MP4)", "h265": "H.265 / HEVC (MP4)", "prores": "ProRes (MOV)",
+                "png": "PNG image sequence"}
+PRESETS = ("ultrafast", "veryfast", "fast", "medium", "slow")
+DISCLOSURE = ("Every export discloses that it contains synthetic media:\n"
+              "•  Content Credentials (C2PA manifest, signed): what was altered, by which "
+              "effects, with whose recorded consent\n"
+              "•  Invisible watermark in the picture, readable after re-encoding\n"
+              "Both are always embedded and cannot be switched off.")
+
+
+class ExportDialog(QDialog):
+    def __init__(self, default_output: Path, duration: int, marks: tuple[int | None, int | None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.setMinimumWidth(520)
+        self.duration = duration
+        self.marks = marks
+        self.output = QLineEdit(str(default_output))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.output, 1)
+        path_row.addWidget(browse)
+        self.whole = QRadioButton(f"Whole timeline ({duration} frames)")
+        self.marked = QRadioButton("Between in and out marks")
+        self.whole.setChecked(True)
+        has_marks = marks[0] is not None or marks[1] is not None
+        self.marked.setEnabled(has_marks)
+        if has_marks:
+            a, b = self._marked_range()
+            self.marked.setText(f"Between in and out marks (frames {a}–{b})")
+            self.marked.setChecked(True)
+        self.codec = QComboBox()
+        for codec, label in CODEC_LABELS.items():
+            self.codec.addItem(label, codec)
+        self.codec.currentIndexChanged.connect(self._codec_changed)
+        self.quality = QSpinBox()
+        self.quality.setRange(0, 51)
+        self.quality.setValue(18)
+        self.quality.setToolTip("Constant rate factor: lower is better quality, larger files")
+        self.preset = QComboBox()
+        self.preset.addItems(PRESETS)
+        self.preset.setCurrentText("medium")
+        self.audio = QComboBox()
+        self.audio.addItem("AAC", "aac")
+        self.audio.addItem("Copy source stream", "copy")
+        self.audio.addItem("No audio", "none")
+        form = QFormLayout()
+        form.addRow("Output", path_row)
+        form.addRow("Range", self.whole)
+        form.addRow("", self.marked)
+        form.addRow("Codec", self.codec)
+        form.addRow("Quality (CRF)", self.quality)
+        form.addRow("Speed", self.preset)
+        form.addRow("Audio", self.audio)
+        disclosure = QLabel(DISCLOSURE)
+        disclosure.setObjectName("Disclosure")
+        disclosure.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(disclosure)
+        layout.addWidget(buttons)
+
+    def _marked_range(self) -> tuple[int, int]:
+        a, b = self.marks
+        return (a or 0, b if b is not None else self.duration)
+
+    def _codec_changed(self) -> None:
+        codec = self.codec.currentData()
+        lossy = codec in ("h264", "h265")
+        self.quality.setEnabled(lossy)
+        self.preset.setEnabled(lossy)
+        path = Path(self.output.text())
+        suffix = EXTENSIONS[codec]
+        self.output.setText(str(path.with_suffix(suffix) if suffix else path.with_suffix("")))
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.output.text())
+        if path:
+            self.output.setText(path)
+
+    def frame_range(self) -> tuple[int, int]:
+        return self._marked_range() if self.marked.isChecked() else (0, self.duration)
+
+    def encode_settings(self) -> EncodeSettings:
+        return EncodeSettings(codec=self.codec.currentData(), quality=self.quality.value(),
+                              preset=self.preset.currentText(), audio=self.audio.currentData())
+
+    def render_request(self):
+        """(output path, RenderSettings) as chosen."""
+        from deepstudio.engine.render import RenderSettings
+
+        start, end = self.frame_range()
+        return Path(self.output.text()), RenderSettings(start, end, self.encode_settings())

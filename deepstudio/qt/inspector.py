@@ -1,0 +1,246 @@
+"""The inspector: editable properties of the selected clip, effect or face track.
+
+Each edit becomes one core command (``run(command)``), so it is undoable; the inspector
+rebuilds from the project after every change set, never keeping its own copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from deepstudio.core import commands as cmd
+from deepstudio.core import keyframes
+from deepstudio.core.effects import ParamSpec, effect_spec, effect_specs
+from deepstudio.core.project import Clip, Effect, Project
+from deepstudio.errors import UserError
+from deepstudio.qt.timecode import format_timecode
+from deepstudio.qt.timeline import Selection, effect_label
+
+MAX_FRAMES = 10_000_000
+
+
+def _frame_spin(value: int, minimum: int = 0) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(minimum, MAX_FRAMES)
+    spin.setValue(value)
+    spin.setKeyboardTracking(False)
+    spin.setSuffix(" f")
+    return spin
+
+
+class Inspector(QScrollArea):
+    def __init__(self, run: Callable[[cmd.Command], bool], parent: QWidget | None = None
+                 ) -> None:
+        super().__init__(parent)
+        self.run = run
+        self.session = None
+        self.selection: Selection = None
+        self.add_face_effect: Callable[[str, str, int], None] | None = None
+        self.setWidgetResizable(True)
+        self.rebuild()
+
+    def set_session(self, session) -> None:
+        self.session = session
+        self.selection = None
+        self.rebuild()
+
+    def show_selection(self, selection: Selection) -> None:
+        self.selection = selection
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        body = QWidget()
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(10, 10, 10, 10)
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        title = QLabel()
+        title.setObjectName("SectionTitle")
+        outer.addWidget(title)
+        outer.addLayout(form)
+        outer.addStretch(1)
+        project: Project | None = self.session.project if self.session else None
+        kind, key = self.selection if self.selection else (None, None)
+        try:
+            if project is not None and kind == "clip":
+                self._clip(form, title, project, project.clip(key))
+            elif project is not None and kind == "effect":
+                self._effect(form, title, project, project.effects[key])
+            elif project is not None and kind == "face":
+                self._face(form, title, project, *key)
+            else:
+                raise KeyError(key)
+        except KeyError:
+            title.setText("Nothing selected")
+            hint = QLabel("Select a clip, an effect or a face track\non the timeline.")
+            hint.setObjectName("PaneHint")
+            form.addRow(hint)
+        self.setWidget(body)
+
+    # --- clip ------------------------------------------------------------------------------
+
+    def _clip(self, form: QFormLayout, title: QLabel, project: Project, clip: Clip) -> None:
+        media = project.media[clip.media_id]
+        fps = project.timeline_fps()
+        title.setText(f"Clip · {Path(media.path).name}")
+        form.addRow("Track", QLabel(project.track_of_clip(clip.id).name))
+        start = _frame_spin(clip.start)
+        start.valueChanged.connect(lambda v: self.run(cmd.MoveClip(clip.id, start=v)))
+        form.addRow("Start", start)
+        length = project.media_length(clip.media_id)
+        in_spin = _frame_spin(clip.in_frame)
+        in_spin.setMaximum(length - 1)
+        in_spin.valueChanged.connect(lambda v: self.run(cmd.TrimClip(clip.id, in_frame=v)))
+        form.addRow("Source in", in_spin)
+        out_spin = _frame_spin(clip.out_frame, 1)
+        out_spin.setMaximum(length)
+        out_spin.valueChanged.connect(lambda v: self.run(cmd.TrimClip(clip.id, out_frame=v)))
+        form.addRow("Source out", out_spin)
+        form.addRow("Duration", QLabel(f"{format_timecode(clip.length, fps)}  ({clip.length} f)"))
+        gain = QDoubleSpinBox()
+        gain.setRange(-60, 24)
+        gain.setSuffix(" dB")
+        gain.setKeyboardTracking(False)
+        gain.setValue(clip.gain_db)
+        gain.valueChanged.connect(lambda v: self.run(cmd.SetClipGain(clip.id, v)))
+        form.addRow("Volume", gain)
+        form.addRow("Media", QLabel(f"{media.width}×{media.height} · {float(media.fps):.3g} fps"
+                                    if media.has_video else "audio"))
+
+    # --- effect ----------------------------------------------------------------------------
+
+    def _effect(self, form: QFormLayout, title: QLabel, project: Project, effect: Effect
+                ) -> None:
+        title.setText(f"Effect · {effect_label(effect)}")
+        try:
+            spec = effect_spec(effect.type)
+        except UserError as exc:
+            form.addRow(QLabel(str(exc)))
+            return
+        description = QLabel(spec.description)
+        description.setWordWrap(True)
+        description.setObjectName("PaneHint")
+        form.addRow(description)
+        start, end = _frame_spin(effect.start), _frame_spin(effect.end, 1)
+        start.valueChanged.connect(
+            lambda v: self.run(cmd.SetEffectRange(effect.id, v, max(v + 1, effect.end))))
+        end.valueChanged.connect(
+            lambda v: self.run(cmd.SetEffectRange(effect.id, effect.start, v)))
+        form.addRow("Start", start)
+        form.addRow("End", end)
+        form.addRow("Face track", self._face_target(project, effect))
+        for param in spec.params:
+            form.addRow(param.label, self._param_editor(project, effect, param))
+
+    def _face_target(self, project: Project, effect: Effect) -> QComboBox:
+        combo = QComboBox()
+        combo.addItem("All faces", (None, None))
+        for media_id in {c.media_id for _, c in project.clips()}:
+            analysis = self.session.analysis(media_id) if project.media[media_id].has_video \
+                else None
+            for track_id in sorted(analysis.tracks) if analysis is not None else []:
+                name = Path(project.media[media_id].path).name
+                combo.addItem(f"face {track_id} · {name}", (media_id, track_id))
+        if effect.face_track is not None:
+            index = combo.findData((effect.media_id, effect.face_track))
+            if index < 0:
+                combo.addItem(f"face {effect.face_track}", (effect.media_id, effect.face_track))
+                index = combo.count() - 1
+            combo.setCurrentIndex(index)
+        combo.currentIndexChanged.connect(
+            lambda i: self.run(cmd.SetEffectTarget(effect.id, *combo.itemData(i))))
+        return combo
+
+    def _param_editor(self, project: Project, effect: Effect, param: ParamSpec) -> QWidget:
+        value = effect.params.get(param.name, param.default)
+        if keyframes.is_animated(value):
+            label = QLabel(f"keyframed ({len(keyframes.keys(value))} keys)")
+            label.setObjectName("PaneHint")
+            return label
+
+        def commit(new: Any) -> None:
+            self.run(cmd.SetEffectParams(effect.id, {param.name: new}))
+
+        if param.kind in ("float", "int"):
+            low = param.minimum if param.minimum is not None else -1e6
+            high = param.maximum if param.maximum is not None else 1e6
+            if param.kind == "float":
+                spin = QDoubleSpinBox()
+                spin.setDecimals(3)
+                spin.setSingleStep(0.05)
+                spin.setRange(low, high)
+            else:
+                spin = QSpinBox()
+                spin.setRange(int(low), int(high))
+            spin.setKeyboardTracking(False)
+            spin.setValue(value)
+            spin.valueChanged.connect(commit)
+            return spin
+        if param.kind == "bool":
+            box = QCheckBox()
+            box.setChecked(bool(value))
+            box.toggled.connect(commit)
+            return box
+        if param.kind == "str":
+            line = QLineEdit(str(value))
+            line.editingFinished.connect(lambda: commit(line.text()))
+            return line
+        combo = QComboBox()
+        if param.kind == "choice":
+            choices = [(c, c) for c in param.choices]
+        elif param.kind == "model":
+            choices = [("None", None)] + [(m.name, m.id) for m in project.models.values()]
+        else:  # audio
+            choices = [("None", None)] + [(Path(m.path).name, m.id)
+                                          for m in project.media.values() if m.has_audio]
+        for text, data in choices:
+            combo.addItem(text, data)
+        combo.setCurrentIndex(max(0, combo.findData(value)))
+        combo.currentIndexChanged.connect(lambda i: commit(combo.itemData(i)))
+        return combo
+
+    # --- face track ------------------------------------------------------------------------
+
+    def _face(self, form: QFormLayout, title: QLabel, project: Project, media_id: str,
+              track_id: int) -> None:
+        media = project.media[media_id]
+        title.setText(f"Face track {track_id}")
+        form.addRow("Media", QLabel(Path(media.path).name))
+        analysis = self.session.analysis(media_id)
+        track = analysis.tracks.get(track_id) if analysis is not None else None
+        if track is not None and len(track.frames):
+            frames = track.frames
+            fps = project.timeline_fps()
+            form.addRow("Seen in", QLabel(f"{len(frames)} frames"))
+            form.addRow("First", QLabel(format_timecode(int(frames.min()), fps)))
+            form.addRow("Last", QLabel(format_timecode(int(frames.max()), fps)))
+        from deepstudio.core.project import FaceTrackRef
+
+        identity = project.identity_of_face_track(FaceTrackRef(media_id, track_id))
+        form.addRow("Identity", QLabel(identity.name if identity else "not assigned"))
+        combo = QComboBox()
+        for spec in effect_specs():
+            combo.addItem(spec.label, spec.type_id)
+        button = QPushButton("Add effect on this face")
+        button.clicked.connect(lambda: self.add_face_effect and self.add_face_effect(
+            combo.currentData(), media_id, track_id))
+        form.addRow("Effect", combo)
+        form.addRow("", button)

@@ -1,0 +1,718 @@
+"""The main window: docks (media bin, preview, timeline, inspector, jobs), menus, toolbar,
+status bar, and the glue between them and a Session.
+
+Views never refresh each other: every edit goes through ``session.do`` and the change set
+that comes back (through the session's listener) tells each view to re-read the project.
+Engine callbacks (job progress) arrive on worker threads and are marshalled by the bridge.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QWidget,
+)
+
+from deepstudio.core import commands as cmd
+from deepstudio.core.effects import effect_spec, effect_specs
+from deepstudio.core.project import Effect
+from deepstudio.errors import UserError
+from deepstudio.persistence.settings import Settings, load_settings, save_settings
+from deepstudio.qt.bridge import MainThreadBridge, on_main_thread
+from deepstudio.qt.dialogs import NewProjectDialog, PreferencesDialog, error_box
+from deepstudio.qt.export_dialog import ExportDialog
+from deepstudio.qt.faces import face_spans
+from deepstudio.qt.icons import icon
+from deepstudio.qt.inspector import Inspector
+from deepstudio.qt.jobs_pane import JobsPane
+from deepstudio.qt.media_cache import MediaCache
+from deepstudio.qt.mediabin import MediaBin
+from deepstudio.qt.panes import PreviewPane, TimelinePane
+from deepstudio.types import new_id
+
+MEDIA_FILTER = ("Media (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.wav *.mp3 *.m4a *.aac *.flac "
+                "*.ogg);;All files (*)")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.session = None
+        self.settings = settings or load_settings()
+        self.bridge = MainThreadBridge(self)
+        self.cache = MediaCache(self._resolve_media, self)
+        self.marks: tuple[int | None, int | None] = (None, None)
+        self._spans: dict[str, Any] = {}
+        self._analysis_jobs: dict[str, str] = {}
+        self._unsubscribe_jobs = None
+        self.setWindowTitle("DeepStudio")
+        self.resize(1600, 960)
+        self.setDockNestingEnabled(True)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self.preview = PreviewPane()
+        self.controller = self.preview.controller
+        self.timeline_pane = TimelinePane(self.cache)
+        self.timeline = self.timeline_pane.view
+        self.media_bin = MediaBin(self.cache)
+        self.inspector = Inspector(self.run)
+        self.inspector.add_face_effect = self.add_effect_on_face
+        self.jobs_pane = JobsPane()
+        self.setCentralWidget(self.preview)
+        self.docks = {
+            "media": self._dock("Media", self.media_bin, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "inspector": self._dock("Inspector", self.inspector,
+                                    Qt.DockWidgetArea.RightDockWidgetArea),
+            "timeline": self._dock("Timeline", self.timeline_pane,
+                                   Qt.DockWidgetArea.BottomDockWidgetArea),
+            "jobs": self._dock("Jobs", self.jobs_pane, Qt.DockWidgetArea.RightDockWidgetArea),
+        }
+        self.splitDockWidget(self.docks["inspector"], self.docks["jobs"], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["media"], self.docks["inspector"]], [380, 400],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["timeline"]], [330], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["inspector"], self.docks["jobs"]], [380, 300],
+                         Qt.Orientation.Vertical)
+
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbar()
+        self._make_status_bar()
+        self._connect()
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.set_session(None)
+
+    # --- construction ----------------------------------------------------------------------
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower()}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot, shortcut: Any = None, icon_name: str | None = None,
+                checkable: bool = False, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        action.setCheckable(checkable)
+        if tip or shortcut is not None:
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{tip or text.replace('&', '').rstrip('…')}"
+                              + (f"  ({keys})" if keys else ""))
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _make_actions(self) -> None:
+        c, k = self.controller, QKeySequence
+        a = self._action
+        self.act = {
+            "new": a("&New Project…", self.new_project, k.StandardKey.New, "new"),
+            "open": a("&Open Project…", self.open_dialog, k.StandardKey.Open, "open"),
+            "save": a("&Save", self.save, k.StandardKey.Save, "save"),
+            "import": a("&Import Media…", self.import_dialog, k("Ctrl+I"), "import"),
+            "export": a("&Export…", self.export_dialog, k("Ctrl+E"), "export"),
+            "prefs": a("&Preferences…", self.preferences, k.StandardKey.Preferences),
+            "quit": a("&Quit", self.close, k.StandardKey.Quit),
+            "undo": a("&Undo", self.undo, k.StandardKey.Undo, "undo"),
+            "redo": a("&Redo", self.redo, [k("Ctrl+Shift+Z"), k("Ctrl+Y")], "redo"),
+            "split": a("S&plit at Playhead", self.split_at_playhead, k("S"), "split"),
+            "delete": a("&Delete", self.delete_selection, [k(Qt.Key.Key_Delete),
+                                                          k(Qt.Key.Key_Backspace)], "delete"),
+            "mark_in": a("Mark &In", lambda: self.set_mark(0), k("I")),
+            "mark_out": a("Mark &Out", lambda: self.set_mark(1), k("O")),
+            "clear_marks": a("&Clear In/Out", lambda: self.set_marks(None, None),
+                             k("Alt+X")),
+            "analyse": a("&Analyse Faces", self.analyse_selected, k("Ctrl+Shift+A"),
+                         "analyse", tip="Track every face of the selected media"),
+            "add_clip": a("Add to &Timeline", self.add_selected_to_timeline, k("E")),
+            "play": a("&Play / Pause", c.toggle, k(Qt.Key.Key_Space), "play"),
+            "shuttle_back": a("Play &Backward (J)", c.shuttle_back, k("J")),
+            "stop": a("&Stop (K)", c.pause, k("K")),
+            "shuttle_fwd": a("Play &Forward (L)", c.shuttle_forward, k("L")),
+            "step_back": a("Step &Back", lambda: c.step(-1), k(Qt.Key.Key_Left), "step_back"),
+            "step_fwd": a("Step &Forward", lambda: c.step(1), k(Qt.Key.Key_Right),
+                          "step_forward"),
+            "to_start": a("Go to &Start", c.go_start, k(Qt.Key.Key_Home), "to_start"),
+            "to_end": a("Go to &End", c.go_end, k(Qt.Key.Key_End), "to_end"),
+            "zoom_in": a("Zoom &In Timeline", lambda: self._zoom_timeline(1.5), k("="),
+                         "zoom_in"),
+            "zoom_out": a("Zoom &Out Timeline", lambda: self._zoom_timeline(1 / 1.5), k("-"),
+                          "zoom_out"),
+            "zoom_fit": a("Zoom Timeline to &Fit", self._fit_timeline, k("Shift+Z"), "fit"),
+            "snap": a("S&napping", self._toggle_snap, k("N"), "snap", checkable=True),
+            "toggle_compare": a("Toggle &Before/After", self.toggle_before_after, k("\\"),
+                                "compare"),
+        }
+        self.act["snap"].setChecked(True)
+        self.overlay_actions = {}
+        for name, text, key in (("boxes", "Face &Boxes", "Shift+B"),
+                                ("landmarks", "&Landmarks", "Shift+L"),
+                                ("ids", "Track &Ids", "Shift+I"), ("masks", "&Masks", "Shift+M")):
+            action = a(text, lambda on, n=name: self.controller.set_overlays(**{n: on}),
+                       k(key), name, checkable=True)
+            self.overlay_actions[name] = action
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        for key in ("new", "open"):
+            file.addAction(self.act[key])
+        self.recent_menu = file.addMenu("Open &Recent")
+        file.addAction(self.act["save"])
+        file.addSeparator()
+        file.addAction(self.act["import"])
+        file.addAction(self.act["export"])
+        file.addSeparator()
+        file.addAction(self.act["prefs"])
+        file.addSeparator()
+        file.addAction(self.act["quit"])
+        edit = bar.addMenu("&Edit")
+        for key in ("undo", "redo", None, "split", "delete", None, "mark_in", "mark_out",
+                    "clear_marks", None, "snap"):
+            edit.addSeparator() if key is None else edit.addAction(self.act[key])
+        view = bar.addMenu("&View")
+        for action in self.overlay_actions.values():
+            view.addAction(action)
+        view.addSeparator()
+        view.addAction(self.act["toggle_compare"])
+        view.addSeparator()
+        for key in ("zoom_in", "zoom_out", "zoom_fit"):
+            view.addAction(self.act[key])
+        view.addSeparator()
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        play = bar.addMenu("&Playback")
+        for key in ("play", "shuttle_back", "stop", "shuttle_fwd", None, "step_back",
+                    "step_fwd", "to_start", "to_end"):
+            play.addSeparator() if key is None else play.addAction(self.act[key])
+        clip = bar.addMenu("&Clip")
+        clip.addAction(self.act["add_clip"])
+        clip.addAction(self.act["analyse"])
+        self.effect_menu = clip.addMenu(icon("effect"), "Add &Effect")
+        for spec in effect_specs():
+            self.effect_menu.addAction(spec.label, lambda t=spec.type_id: self.add_effect(t))
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction("&About DeepStudio", self.about)
+        self._fill_recent()
+
+    def _make_toolbar(self) -> None:
+        tools = self.addToolBar("Main")
+        tools.setObjectName("toolbar-main")
+        tools.setMovable(False)
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for key in ("new", "open", "save", None, "import", "analyse", None, "undo", "redo"):
+            tools.addSeparator() if key is None else tools.addAction(self.act[key])
+        tools.addSeparator()
+        label = QLabel("  Overlays ")
+        label.setObjectName("PaneHint")
+        tools.addWidget(label)
+        for action in self.overlay_actions.values():
+            tools.addAction(action)
+        tools.addAction(self.act["toggle_compare"])
+        spacer = QWidget()
+        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
+                             spacer.sizePolicy().verticalPolicy().Preferred)
+        tools.addWidget(spacer)
+        tools.addAction(self.act["export"])
+        tools.widgetForAction(self.act["export"]).setToolButtonStyle(
+            Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.preview.add_transport([self.act[k] for k in ("to_start", "step_back", "play",
+                                                          "step_fwd", "to_end")],
+                                   self.act["play"])
+        self.effect_menu.menuAction().setIconText("Add Effect")
+        self.timeline_pane.add_tools([self.act[k] for k in ("split", "delete")] + [None]
+                                     + [self.act[k] for k in ("snap", None, "zoom_out",
+                                                              "zoom_in", "zoom_fit")
+                                        if k] + [self.effect_menu.menuAction()])
+
+    def _make_status_bar(self) -> None:
+        status = self.statusBar()
+        self.status_jobs = QLabel()
+        self.status_format = QLabel()
+        self.status_saved = QLabel()
+        for widget in (self.status_jobs, self.status_format, self.status_saved):
+            status.addPermanentWidget(widget)
+
+    def _connect(self) -> None:
+        self.controller.playhead_changed.connect(self._playhead_moved)
+        self.controller.playing_changed.connect(
+            lambda on: self.act["play"].setIcon(icon("pause" if on else "play")))
+        self.timeline.seek_requested.connect(self.controller.seek)
+        self.timeline.selection_changed.connect(self.inspector.show_selection)
+        self.timeline.error.connect(self.show_error)
+        self.timeline.media_dropped.connect(self._media_dropped)
+        self.media_bin.files_dropped.connect(self.import_files)
+        self.media_bin.media_activated.connect(lambda m: self._add_media_clip(m))
+
+    # --- session ---------------------------------------------------------------------------
+
+    def set_session(self, session) -> None:
+        """Show ``session`` (None: no project open)."""
+        if self.session is not None:
+            if self._unsubscribe_jobs is not None:
+                self._unsubscribe_jobs()
+            self.controller.set_session(None)
+            self.session.close()
+        self.session = session
+        self._spans.clear()
+        self._analysis_jobs.clear()
+        self.marks = (None, None)
+        self.jobs_pane.clear()
+        if session is not None:
+            session.subscribe(self._changed_from_any_thread)
+            self._unsubscribe_jobs = session.jobs.subscribe(self.bridge.wrap(self._job_changed))
+            for job in session.jobs.jobs:
+                self.jobs_pane.update_job(job)
+            for media_id in session.project.media:
+                self._load_spans(media_id)
+            self.autosave_timer.start(int(self.settings.pref("autosave_minutes") * 60_000))
+        else:
+            self.autosave_timer.stop()
+        self.timeline.face_spans = self._spans.get
+        self.timeline.set_document(session)
+        self.timeline.set_marks(None, None)
+        self.media_bin.set_session(session)
+        self.inspector.set_session(session)
+        self.controller.set_session(session)
+        self.timeline.set_playhead(0)
+        for action in self.act.values():
+            action.setEnabled(session is not None or action in (
+                self.act["new"], self.act["open"], self.act["quit"], self.act["prefs"]))
+        self.effect_menu.setEnabled(session is not None)
+        QTimer.singleShot(0, self._fit_timeline)
+        self._update_state()
+
+    def open_project(self, folder: str | Path) -> bool:
+        """Open the project in ``folder``, offering recovery of an autosave; False on error."""
+        from deepstudio.session import Session
+
+        if not self.maybe_save():
+            return False
+        try:
+            session = Session.open(folder)
+        except UserError as exc:
+            self.show_error(str(exc))
+            return False
+        if Session.recoverable(folder):
+            answer = self.ask("Recover unsaved changes?",
+                              f"{Path(folder).name} has unsaved changes from a session that "
+                              "did not close properly. Recover them?",
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+            if answer == QMessageBox.StandardButton.Yes:
+                session.recover()
+            elif answer == QMessageBox.StandardButton.No:
+                session.discard_autosave()
+        self.settings.add_recent(session.folder)
+        save_settings(self.settings)
+        self._fill_recent()
+        self.set_session(session)
+        return True
+
+    def create_project(self, folder: Path, name: str) -> bool:
+        from deepstudio.session import Session
+
+        if not self.maybe_save():
+            return False
+        try:
+            session = Session.create(folder, name)
+        except UserError as exc:
+            self.show_error(str(exc))
+            return False
+        self.settings.add_recent(session.folder)
+        save_settings(self.settings)
+        self._fill_recent()
+        self.set_session(session)
+        return True
+
+    def _changed_from_any_thread(self, changes: cmd.ChangeSet) -> None:
+        if on_main_thread():
+            self._changed(changes)
+        else:
+            self.bridge.call(self._changed, changes)
+
+    def _changed(self, changes: cmd.ChangeSet) -> None:
+        if changes.media or changes.project:
+            for media_id in changes.media:
+                if self.session and media_id in self.session.project.media:
+                    self._load_spans(media_id)
+            self.media_bin.refresh()
+        self.timeline.refresh()
+        self.timeline_pane.sync_scrollbar()
+        self.inspector.rebuild()
+        self.controller.refresh()
+        self.preview.show_position()
+        self._update_state()
+
+    def _update_state(self) -> None:
+        session = self.session
+        if session is None:
+            self.setWindowTitle("DeepStudio")
+            self.status_format.setText("")
+            self.status_saved.setText("")
+            return
+        dirty = session.dirty
+        self.setWindowTitle(f"{session.project.name}[*] — DeepStudio")
+        self.setWindowModified(dirty)
+        history = session.history
+        self.act["undo"].setEnabled(history.can_undo)
+        self.act["redo"].setEnabled(history.can_redo)
+        self.act["undo"].setText(f"&Undo {history.undo_text}".rstrip())
+        self.act["redo"].setText(f"&Redo {history.redo_text}".rstrip())
+        project = session.project
+        video = next((m for m in project.media.values() if m.has_video), None)
+        self.status_format.setText(f"{video.width}×{video.height} · {float(video.fps):.3g} fps"
+                                   if video else f"{float(project.timeline_fps()):g} fps")
+        self.status_saved.setText("● Unsaved changes" if dirty else "Saved")
+
+    def _resolve_media(self, media_id: str):
+        if self.session is None or media_id not in self.session.project.media:
+            return None
+        return self.session.project.media[media_id], self.session.media_path(media_id)
+
+    def _load_spans(self, media_id: str) -> None:
+        if not self.session.project.media[media_id].has_video:
+            return
+        try:
+            analysis = self.session.analysis(media_id)
+        except UserError:
+            analysis = None
+        if analysis is not None:
+            self._spans[media_id] = face_spans(analysis)
+            self.media_bin.set_analysis_state(media_id, f"{len(analysis.tracks)} faces")
+
+    # --- user-facing helpers ---------------------------------------------------------------
+
+    def run(self, command: cmd.Command) -> bool:
+        """Apply ``command`` through the session; a refusal is shown, never raised."""
+        if self.session is None:
+            return False
+        try:
+            self.session.do(command)
+        except UserError as exc:
+            self.show_error(str(exc))
+            return False
+        return True
+
+    def show_error(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+        error_box(self, message)
+
+    def ask(self, title: str, text: str, buttons) -> QMessageBox.StandardButton:
+        """A modal question (tests replace this method to answer it)."""
+        return QMessageBox.question(self, title, text, buttons)
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes; False when the user cancels."""
+        if self.session is None or not self.session.dirty:
+            return True
+        answer = self.ask("Unsaved changes",
+                          f"Save changes to {self.session.project.name} before closing?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Cancel:
+            return False
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        self.session.discard_autosave()
+        return True
+
+    # --- file ------------------------------------------------------------------------------
+
+    def new_project(self) -> None:
+        dialog = NewProjectDialog(Path.home(), self)
+        if dialog.exec():
+            self.create_project(*dialog.target())
+
+    def open_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open Project (a .dstudio folder)")
+        if folder:
+            self.open_project(folder)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for entry in self.settings.recent_projects:
+            self.recent_menu.addAction(Path(entry).name,
+                                       lambda e=entry: self.open_project(e)).setToolTip(entry)
+        self.recent_menu.setEnabled(bool(self.settings.recent_projects))
+
+    def save(self) -> bool:
+        if self.session is None:
+            return False
+        try:
+            self.session.save()
+        except UserError as exc:
+            self.show_error(str(exc))
+            return False
+        self.statusBar().showMessage(f"Saved {self.session.folder}", 4000)
+        self._update_state()
+        return True
+
+    def autosave(self) -> None:
+        if self.session is not None and self.session.dirty:
+            try:
+                self.session.write_autosave()
+            except UserError as exc:
+                self.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
+
+    def preferences(self) -> None:
+        dialog = PreferencesDialog(self.settings, self)
+        if dialog.exec():
+            dialog.apply()
+            save_settings(self.settings)
+            if self.session is not None:
+                self.autosave_timer.start(int(self.settings.pref("autosave_minutes") * 60_000))
+
+    def import_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import Media", str(Path.home()),
+                                                MEDIA_FILTER)
+        self.import_files([Path(p) for p in paths])
+
+    def import_files(self, paths: list[Path]) -> list[str]:
+        imported = []
+        for path in paths:
+            try:
+                imported.append(self.session.import_media(path))
+            except UserError as exc:
+                self.show_error(str(exc))
+        return imported
+
+    def export_dialog(self) -> None:
+        session = self.session
+        duration = session.project.duration_frames()
+        if duration == 0:
+            self.show_error("the timeline is empty: add a clip before exporting")
+            return
+        folder = session.paths.renders if session.paths else Path.home()
+        dialog = ExportDialog(folder / f"{session.project.name}.mp4", duration, self.marks, self)
+        dialog.quality.setValue(int(self.settings.pref("crf")))
+        if dialog.exec():
+            self.start_render(*dialog.render_request())
+
+    def start_render(self, output: Path, settings) -> Any:
+        job = self.session.render(output, settings)
+        self.docks["jobs"].raise_()
+        return job
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About DeepStudio",
+                          "DeepStudio — an editor for consenting, disclosed synthetic media.\n"
+                          "Every export carries Content Credentials and an invisible "
+                          "watermark.")
+
+    # --- edit ------------------------------------------------------------------------------
+
+    def undo(self) -> None:
+        if self.session is not None and self.session.history.can_undo:
+            self.session.undo()
+
+    def redo(self) -> None:
+        if self.session is not None and self.session.history.can_redo:
+            self.session.redo()
+
+    def _selected(self, kind: str) -> str | None:
+        selection = self.timeline.selection
+        return selection[1] if selection and selection[0] == kind else None
+
+    def split_at_playhead(self) -> None:
+        """Split the selected clip, else every clip under the playhead."""
+        if self.session is None:
+            return
+        frame = self.controller.playhead
+        clip_id = self._selected("clip")
+        targets = ([clip_id] if clip_id else
+                   [c.id for _, c in self.session.project.clips_at(frame)])
+        splits = [cmd.SplitClip(c, frame) for c in targets
+                  if self.session.project.clip(c).start < frame
+                  < self.session.project.clip(c).end]
+        if splits:
+            self.run(splits[0] if len(splits) == 1 else cmd.Macro("Split clips", splits))
+
+    def delete_selection(self) -> None:
+        if self.timeline.selection is None:
+            return
+        kind, key = self.timeline.selection
+        if kind == "clip":
+            self.run(cmd.DeleteClip(key))
+        elif kind == "effect":
+            self.run(cmd.RemoveEffect(key))
+
+    def set_mark(self, which: int) -> None:
+        marks = list(self.marks)
+        marks[which] = self.controller.playhead + which  # out is exclusive
+        self.set_marks(*marks)
+
+    def set_marks(self, mark_in: int | None, mark_out: int | None) -> None:
+        if mark_in is not None and mark_out is not None and mark_out <= mark_in:
+            mark_out = None
+        self.marks = (mark_in, mark_out)
+        self.timeline.set_marks(mark_in, mark_out)
+
+    def _toggle_snap(self, on: bool) -> None:
+        self.timeline.snapping = on
+
+    def _zoom_timeline(self, factor: float) -> None:
+        self.timeline.set_zoom(self.timeline.pixels_per_frame * factor)
+        self.timeline_pane.sync_scrollbar()
+
+    def _fit_timeline(self) -> None:
+        self.timeline.zoom_to_fit()
+        self.timeline_pane.sync_scrollbar()
+
+    def toggle_before_after(self) -> None:
+        combo = self.preview.compare
+        combo.setCurrentIndex(0 if combo.currentData() != "after" else 1)
+
+    def _playhead_moved(self, frame: int) -> None:
+        self.timeline.set_playhead(frame)
+        view = self.timeline
+        x = view.x_of(frame)
+        if x > view.width() - 20 or x < 136:
+            view.scroll_frames = max(0.0, frame - 20 / view.pixels_per_frame)
+            self.timeline_pane.sync_scrollbar()
+
+    # --- clips, analysis, effects ----------------------------------------------------------
+
+    def _selected_media(self) -> list[str]:
+        media = self.media_bin.selected_media()
+        clip_id = self._selected("clip")
+        if not media and clip_id:
+            media = [self.session.project.clip(clip_id).media_id]
+        return media
+
+    def add_selected_to_timeline(self) -> None:
+        for media_id in self._selected_media():
+            self._add_media_clip(media_id)
+
+    def _add_media_clip(self, media_id: str, track_id: str | None = None,
+                        start: int | None = None) -> str | None:
+        try:
+            return self.session.add_clip_for_media(media_id, track_id, start)
+        except UserError as exc:
+            self.show_error(str(exc))
+            return None
+
+    def _media_dropped(self, media_id: str, track_id: str, start: int) -> None:
+        project = self.session.project
+        media = project.media.get(media_id)
+        if media is None:
+            return
+        fits = track_id and project.track(track_id).kind == ("video" if media.has_video
+                                                             else "audio")
+        self._add_media_clip(media_id, track_id if fits else None, start)
+
+    def analyse_selected(self) -> None:
+        project = self.session.project
+        media = self._selected_media() or [m.id for m in project.media.values()
+                                           if m.has_video and m.id not in self._spans]
+        for media_id in media:
+            if project.media[media_id].has_video:
+                self.analyse(media_id)
+
+    def analyse(self, media_id: str):
+        job = self.session.analyze(media_id)
+        self._analysis_jobs[job.id] = media_id
+        self.media_bin.set_analysis_state(media_id, "queued")
+        return job
+
+    def _job_changed(self, job) -> None:
+        self.jobs_pane.update_job(job)
+        running = sum(not j.finished for j in self.session.jobs.jobs) if self.session else 0
+        self.status_jobs.setText(f"{running} job{'s' * (running != 1)} running" if running
+                                 else "")
+        media_id = self._analysis_jobs.get(job.id)
+        if media_id is not None:
+            self._analysis_progress(media_id, job)
+        if job.status == "failed":
+            self.show_error(job.error or f"{job.title} failed")
+        elif job.status == "done" and job.kind == "render":
+            self.statusBar().showMessage(f"Exported {getattr(job.result, 'output', '')}", 8000)
+
+    def _analysis_progress(self, media_id: str, job) -> None:
+        if job.status == "running":
+            self.media_bin.set_analysis_state(media_id, f"analysing {job.fraction:.0%}")
+        elif job.status == "done":
+            self._spans[media_id] = face_spans(job.result)
+            self.media_bin.set_analysis_state(media_id, f"{len(job.result.tracks)} faces")
+            self.timeline.refresh()
+            self.inspector.rebuild()
+            self.controller.refresh()
+        elif job.finished:
+            self.media_bin.set_analysis_state(media_id, job.status)
+
+    def add_effect(self, type_id: str) -> str | None:
+        """Place an effect over the selected clip (else the in/out range, else the whole
+        timeline), aimed at the selected face track if there is one."""
+        project = self.session.project
+        clip_id = self._selected("clip")
+        face = self._selected("face")
+        video = [t for t in project.tracks if t.kind == "video"]
+        if clip_id:
+            clip = project.clip(clip_id)
+            track = project.track_of_clip(clip_id)
+            start, end = clip.start, clip.end
+        elif video:
+            track = video[0]
+            start, end = self.marks[0] or 0, self.marks[1] or project.duration_frames()
+        else:
+            self.show_error("add a video clip to the timeline before adding effects")
+            return None
+        media_id, face_id = face if face else (None, None)
+        if face is None and effect_spec(type_id).needs_face_track and clip_id:
+            spans = self._spans.get(project.clip(clip_id).media_id) or {}
+            if spans:
+                media_id, face_id = project.clip(clip_id).media_id, min(spans)
+        effect = Effect(id=new_id("effect"), type=type_id, track_id=track.id,
+                        face_track=face_id, media_id=media_id, start=start, end=max(end,
+                                                                                   start + 1))
+        if self.run(cmd.AddEffect(effect)):
+            self.timeline.select(("effect", effect.id))
+            return effect.id
+        return None
+
+    def add_effect_on_face(self, type_id: str, media_id: str, face_id: int) -> None:
+        """Place an effect over the clips of ``media_id`` where face ``face_id`` is seen."""
+        project = self.session.project
+        for track in project.tracks:
+            for clip in track.clips:
+                spans = [(a, b) for a, b in (self._spans.get(media_id) or {}).get(face_id, [])
+                         if clip.media_id == media_id and a < clip.out_frame
+                         and b > clip.in_frame]
+                if spans:
+                    start = clip.start + max(spans[0][0], clip.in_frame) - clip.in_frame
+                    end = clip.start + min(spans[-1][1], clip.out_frame) - clip.in_frame
+                    effect = Effect(id=new_id("effect"), type=type_id, track_id=track.id,
+                                    face_track=face_id, media_id=media_id, start=start, end=end)
+                    if self.run(cmd.AddEffect(effect)):
+                        self.timeline.select(("effect", effect.id))
+                    return
+        self.show_error(f"face {face_id} is not on the timeline")
+
+    # --- window ----------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.set_session(None)
+        self.cache.shutdown()
+        event.accept()

@@ -1,0 +1,43 @@
+"""Timecode text for frame numbers (non-drop-frame, the rate rounded to whole frames)."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+
+def frames_per_second(fps: Fraction) -> int:
+    return max(1, round(fps))
+
+
+def format_timecode(frame: int, fps: Fraction) -> str:
+    """``HH:MM:SS:FF`` of timeline ``frame``."""
+    base = frames_per_second(fps)
+    frame = max(0, int(frame))
+    seconds, ff = divmod(frame, base)
+    minutes, ss = divmod(seconds, 60)
+    hh, mm = divmod(minutes, 60)
+    return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
+
+
+def format_short(frame: int, fps: Fraction) -> str:
+    """A compact ruler label: ``M:SS`` on whole seconds, else ``M:SS:FF``."""
+    base = frames_per_second(fps)
+    seconds, ff = divmod(max(0, int(frame)), base)
+    minutes, ss = divmod(seconds, 60)
+    return f"{minutes}:{ss:02d}" if ff == 0 else f"{minutes}:{ss:02d}:{ff:02d}"
+
+
+def frame_at_seconds(seconds: float, fps: Fraction) -> int:
+    return max(0, math.floor(seconds * float(fps) + 1e-6))
+
+
+def ruler_step(pixels_per_frame: float, fps: Fraction, min_pixels: float = 90) -> int:
+    """The smallest 'nice' labelled interval (in frames) at least ``min_pixels`` wide."""
+    base = frames_per_second(fps)
+    steps = [1, 2, 5, 10] + [base * s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800,
+                                                3600)]
+    for step in sorted(set(steps)):
+        if step * pixels_per_frame >= min_pixels:
+            return step
+    return steps[-1]
