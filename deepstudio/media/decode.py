@@ -90,7 +90,10 @@ class VideoReader:
             container.close()
 
     def read(self, index: int) -> np.ndarray:
-        """Exactly frame ``index`` (0-based), decoding forward when it is just ahead."""
+        """Exactly frame ``index`` (0-based), decoding forward when it is just ahead.
+
+        The array is read-only: the reader keeps it for a repeated read of the same frame.
+        """
         if not 0 <= index < self.frame_count:
             raise IndexError(f"frame {index} outside 0..{self.frame_count - 1}")
         src = self.source_index(index)
@@ -104,8 +107,10 @@ class VideoReader:
             self._random_iter = self._decode_from(self._random, src)
         for got, frame in self._random_iter:
             if got >= src:
-                self._last = (got, frame_to_rgb(frame, self.info.rotation))
-                return self._last[1]
+                rgb = frame_to_rgb(frame, self.info.rotation)
+                rgb.setflags(write=False)  # cached for repeated reads: callers copy to draw
+                self._last = (got, rgb)
+                return rgb
         raise MediaError(f"frame {index} cannot be decoded (truncated?)", self.info.path)
 
     def _decode_from(self, container: av.container.InputContainer,
