@@ -10,15 +10,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from deepstudio.errors import ModelFileError
+from deepstudio.models.lipsync.inference import LipSyncer
 from deepstudio.models.lipsync.networks import (
     WAV2LIP_ARCH,
     LipSyncGenerator,
     QualityDiscriminator,
     SyncExpert,
+    masked_input,
 )
 from deepstudio.models.lipsync.original_checkpoints import load_original
 
@@ -124,6 +127,22 @@ def test_original_generator_layout_loads_and_matches(tmp_path: Path) -> None:
     assert out.shape == (2, 3, 96, 96)
     torch.testing.assert_close(out, direct(faces, mels), rtol=0, atol=0)
     assert out.std() > 1e-3  # a real, input-dependent output, not a constant
+
+    # the inference wrapper takes the same file, feeds it BGR and returns RGB uint8
+    syncer = LipSyncer(tmp_path / "wav2lip_gan.pth", device="cpu")
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (3, 96, 96, 3), dtype=np.uint8)
+    refs = rng.integers(0, 256, (3, 96, 96, 3), dtype=np.uint8)
+    windows = rng.standard_normal((3, 80, 16)).astype(np.float32)
+    result = syncer.generate(rgb, refs, windows)
+
+    def as_bgr(images: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(images[..., ::-1].copy()).permute(0, 3, 1, 2).float() / 255
+
+    expected = direct(masked_input(as_bgr(rgb), as_bgr(refs)), torch.from_numpy(windows)[:, None])
+    expected = (expected * 255).round().byte().permute(0, 2, 3, 1).numpy()[..., ::-1]
+    assert result.dtype == np.uint8 and result.shape == (3, 96, 96, 3)
+    assert np.abs(result.astype(int) - expected.astype(int)).max() <= 1
 
 
 @torch.no_grad()
