@@ -12,6 +12,7 @@ import pytest
 from deepstudio.errors import Cancelled, MediaError
 from deepstudio.types import Progress
 from deepstudio.vision.analysis import (
+    ANALYSIS_VERSION,
     FaceAnalysis,
     analyze_video,
     cache_path,
@@ -56,7 +57,7 @@ def test_one_talking_head_is_one_track(talk_a):
 def test_cache_is_reused_and_round_trips_without_pickle(testdata, talk_a, cache_dir):
     analysis, first_s = talk_a
     stored = cache_path(cache_dir, analysis.content_hash)
-    assert stored.name.endswith("-v1.npz") and stored.is_file()
+    assert stored.name == f"{analysis.content_hash}-v{ANALYSIS_VERSION}.npz" and stored.is_file()
     with np.load(stored, allow_pickle=False) as data:
         assert all(data[k].dtype != object for k in data.files)
     start = time.perf_counter()
