@@ -14,6 +14,7 @@ import queue
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -164,7 +165,7 @@ class FaceAnalysis:
                 meta = json.loads(data["meta"].tobytes().decode())
                 arrays = {name: data[name] for name in
                           ("track_ids", "frames", "landmarks", "smoothed", "bboxes", "scores")}
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise MediaError(f"not a readable face analysis ({exc})", path) from None
         if meta.get("version") != ANALYSIS_VERSION:
             raise MediaError(f"face analysis version {meta.get('version')} is not "
@@ -208,6 +209,8 @@ def analyze_video(path: str | Path, progress: ProgressCallback | None = None,
     analysis = _analyze(info, progress, max_faces)
     if cached is not None:
         analysis.save(cached)
+    if progress is not None:
+        progress(Progress(1.0, f"face analysis done: {len(analysis.tracks)} face track(s)"))
     return analysis
 
 
