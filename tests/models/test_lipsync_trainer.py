@@ -1,0 +1,110 @@
+"""Lip-sync trainer mechanics on tiny synthetic data: progress, checkpoints, resume, cancel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from deepstudio.errors import Cancelled, ModelFileError
+from deepstudio.models.checkpoint import load_card, load_model, load_train_state
+from deepstudio.models.lipsync.dataset import LipSyncData, sample_batch
+from deepstudio.models.lipsync.inference import LipSyncer
+from deepstudio.models.lipsync.networks import LipSyncModel
+from deepstudio.models.lipsync.trainer import LipSyncTrainConfig, LipSyncTrainer
+from deepstudio.types import Progress
+
+TINY = LipSyncTrainConfig(size=64, width=0.125, batch_size=2, lr=1e-3, preview_every=2,
+                          expert_ready_loss=0.7)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The test machine is shared; with other jobs running, more torch threads only contend."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _data(frames: int = 40, runs: int = 2) -> LipSyncData:
+    """Faces whose mouth brightness follows the first mel band, so audio predicts the mouth."""
+    rng = np.random.default_rng(0)
+    loud = rng.uniform(-4, 4, frames).astype(np.float32)
+    mels = np.repeat(loud[:, None, None], 80 * 16, axis=1).reshape(frames, 80, 16)
+    faces = np.full((frames, 64, 64, 3), 90, dtype=np.uint8)
+    faces[:, 40:56, 16:48] = ((loud + 4) * 30).astype(np.uint8)[:, None, None, None]
+    segments = np.repeat(np.arange(runs), frames // runs)
+    return LipSyncData(faces, mels, segments)
+
+
+def test_windows_never_cross_runs_and_references_come_from_elsewhere() -> None:
+    data = _data(40, 2)
+    centres = data.centres()
+    assert set(centres.tolist()) == set(range(2, 18)) | set(range(22, 38))
+    train, val = data.split(0.5)
+    assert len(train) == 16 and set(val.tolist()) == {15, 16, 17, 35, 36, 37}
+    batch = sample_batch(data, train, 6, np.random.default_rng(1))
+    assert batch.targets.shape == (30, 64, 64, 3) and batch.mels.shape == (30, 80, 16)
+    assert batch.sync_mels.shape == (6, 80, 16)
+    # the centre frame of each window is paired with its own mel window
+    np.testing.assert_array_equal(batch.mels[2::5], batch.sync_mels)
+    with pytest.raises(ValueError, match="faces must be"):
+        LipSyncData(np.zeros((3, 64, 32, 3), np.uint8), np.zeros((3, 80, 16)), np.zeros(3))
+
+
+def test_training_reports_progress_saves_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "speaker.dsmodel"
+    data = _data()
+    reports: list[Progress] = []
+    trainer = LipSyncTrainer(out, TINY, torch.device("cpu"), {"note": "synthetic"})
+    card = trainer.train(data, 4, reports.append, train_fraction=0.5, log_every=2)
+    assert [round(p.fraction, 2) for p in reports] == [0.25, 0.5, 0.75, 1.0]
+    assert "l1" in reports[0].message and "it/s" in reports[0].message
+    assert reports[-1].eta_s == 0 and reports[0].eta_s > 0
+    previews = [p.preview for p in reports if p.preview is not None]
+    assert len(previews) == 2 and previews[0].shape == (2 * 64, 4 * 64, 3)
+    assert previews[0].dtype == np.uint8
+    assert card.iterations == 4 and len(card.loss_history) == 2
+    assert card.training_data["note"] == "synthetic" and "validation_l1" in card.training_data
+    assert load_card(out).kwargs == {"size": 64, "width": 0.125, "channel_order": "rgb"}
+    model, _ = load_model(out)
+    assert isinstance(model, LipSyncModel)
+    optimizer_state, trainer_state = load_train_state(out)
+    assert set(optimizer_state) == {"generator", "expert", "discriminator"}
+    assert trainer_state["iteration"] == 4
+
+    resumed = LipSyncTrainer(out, TINY, torch.device("cpu"))
+    assert resumed.state.iteration == 4
+    for name, param in resumed.model.state_dict().items():
+        torch.testing.assert_close(param, trainer.model.state_dict()[name], msg=name)
+    assert resumed.opt_g.state_dict()["state"][0]["step"] == 4
+    card = resumed.train(data, 6)
+    assert card.iterations == 6 and load_card(out).iterations == 6
+
+    syncer = LipSyncer(out, device="cpu")
+    faces = syncer.generate(data.faces[:3], data.faces[5:8], data.mels[:3])
+    assert faces.shape == (3, 64, 64, 3) and faces.dtype == np.uint8
+
+
+def test_cancel_from_the_callback_keeps_a_checkpoint(tmp_path: Path) -> None:
+    out = tmp_path / "cancelled.dsmodel"
+
+    def cancel_at_three(report: Progress) -> None:
+        if report.fraction >= 0.3:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        LipSyncTrainer(out, TINY, torch.device("cpu")).train(_data(), 10, cancel_at_three)
+    assert load_card(out).iterations == 3
+    assert LipSyncTrainer(out, TINY, torch.device("cpu")).state.iteration == 3
+
+
+def test_a_folder_of_another_model_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "other.dsmodel"
+    out.mkdir()
+    (out / "card.json").write_text("{not json")
+    with pytest.raises(ModelFileError, match="not JSON"):
+        LipSyncTrainer(out, TINY, torch.device("cpu"))
