@@ -34,13 +34,14 @@ from deepstudio.provenance.wm_pattern import (
     sync_tile_spectrum,
 )
 
-DEFAULT_MAX_FRAMES = 90
+DEFAULT_MAX_FRAMES = 150
 Z_DETECT = 6.0
 """Sync z-score needed (with a passing CRC) to report a mark; noise maxima stay near 4.5."""
 Z_STRONG = 15.0
 _COMMON_SCALES = (1.0, 0.5, 0.75, 2 / 3, 1 / 3, 0.25, 1.5, 2.0)
 _MIN_SCALE, _MAX_SCALE = 0.2, 3.0
 _HIGHPASS_SIGMA = 2.2
+_SEEDS = 3
 _ENERGY_FLOOR = 0.5
 WHITEN_BOX = 7
 
@@ -94,14 +95,18 @@ def detect_watermark(frames: Iterable[np.ndarray],
     residual, used = _accumulate(itertools.islice(frames, max_frames))
     if residual is None:
         return WatermarkResult(False, None, 0.0, 0.5, 0)
-    best = _search_scale(residual)
-    if best is None:
+    candidates = _search_scale(residual)
+    if not candidates:
         return WatermarkResult(False, None, 0.0, 0.5, used)
-    payload, accuracy = _decode(best)
-    detected = payload is not None and best.z >= Z_DETECT
-    confidence = min(1.0, (best.z - Z_DETECT) / (Z_STRONG - Z_DETECT)) if detected else 0.0
-    return WatermarkResult(detected, payload if detected else None, max(0.0, confidence),
-                           accuracy, used, best.scale, best.z)
+    decoded = [(cand, *_decode(cand)) for cand in candidates if cand.z >= Z_DETECT]
+    hit = next(((c, p, a) for c, p, a in decoded if p is not None), None)
+    if hit is None:
+        best = candidates[0]
+        accuracy = decoded[0][2] if decoded else _decode(best)[1]
+        return WatermarkResult(False, None, 0.0, accuracy, used, best.scale, best.z)
+    cand, payload, accuracy = hit
+    confidence = min(1.0, (cand.z - Z_DETECT) / (Z_STRONG - Z_DETECT))
+    return WatermarkResult(True, payload, confidence, accuracy, used, cand.scale, cand.z)
 
 
 def whiten(frame: np.ndarray) -> np.ndarray:
@@ -136,15 +141,15 @@ def _accumulate(frames: Iterable[np.ndarray]) -> tuple[np.ndarray | None, int]:
     return sums[key], counts[key]
 
 
-def _search_scale(residual: np.ndarray) -> _Candidate | None:
+def _search_scale(residual: np.ndarray) -> list[_Candidate]:
+    """Up to ``_SEEDS`` refined scale candidates, best sync z-score first."""
     h, w = residual.shape
     scales = {s for s in (*_COMMON_SCALES, *_autocorrelation_scales(residual))
               if _MIN_SCALE <= s <= _MAX_SCALE and min(h, w) / s >= CHIP * 4}
-    if not scales:
-        return None
     coarse = sorted((_score(residual, s) for s in scales), key=lambda c: c.z, reverse=True)
-    best = max((_refine(residual, seed, 0.005) for seed in coarse[:3]), key=lambda c: c.z)
-    return _refine(residual, best, 0.00125)
+    refined = (_refine(residual, _refine(residual, seed, 0.005), 0.00125)
+               for seed in coarse[:_SEEDS])
+    return sorted(refined, key=lambda c: c.z, reverse=True)
 
 
 def _refine(residual: np.ndarray, seed: _Candidate, step: float, span: int = 4) -> _Candidate:

@@ -77,7 +77,7 @@ def transform(src: Path, dst: Path, attack: str) -> None:
     subprocess.run(cmd, check=True, capture_output=True)
 
 
-def testsrc_video(path: Path, width: int = 320, height: int = 240, seconds: float = 1.0,
+def synthetic_video(path: Path, width: int = 320, height: int = 240, seconds: float = 1.0,
                   fps: int = 25) -> None:
     """A tiny synthetic H.264 MP4 (ffmpeg testsrc2) with a sine audio track."""
     cmd = [FFMPEG, "-v", "error", "-y",

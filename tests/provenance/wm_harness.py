@@ -1,0 +1,56 @@
+"""Shared by the watermark tests and bench: embed a clip, encode it, attack it, detect."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ffmpeg_util import ATTACKS, encode_frames, read_frames, transform, video_fps
+
+from deepstudio.provenance.payload import PAYLOAD_BITS
+from deepstudio.provenance.watermark import WatermarkEmbedder, detect_watermark
+
+
+@dataclass
+class ClipResult:
+    psnr_db: float
+    embed_ms: float
+    bit_accuracy: dict[str, float]
+    """Attack name -> fraction of the 64 payload bits recovered (0.5 if nothing decoded)."""
+    detected: dict[str, bool]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def payload_bit_accuracy(found: int | None, payload: int) -> float:
+    if found is None:
+        return 0.5
+    return 1.0 - bin(found ^ payload).count("1") / PAYLOAD_BITS
+
+
+def run_clip(src: Path, work: Path, payload: int, max_frames: int,
+             attacks: tuple[str, ...] = tuple(ATTACKS)) -> ClipResult:
+    frames = list(read_frames(src, max_frames))
+    h, w = frames[0].shape[:2]
+    embedder = WatermarkEmbedder(payload, w, h)
+    start = time.perf_counter()
+    marked = [embedder.embed(f) for f in frames]
+    embed_ms = (time.perf_counter() - start) * 1000 / len(frames)
+    quality = float(np.mean([psnr(m, f) for m, f in zip(marked, frames)]))
+    encoded = work / f"{src.stem}-marked.mp4"
+    encode_frames(marked, encoded, video_fps(src))
+    accuracy, detected = {}, {}
+    for attack in ("none", *attacks):
+        path = encoded
+        if attack != "none":
+            path = work / f"{src.stem}-{attack}.mp4"
+            transform(encoded, path, attack)
+        result = detect_watermark(read_frames(path, max_frames), max_frames=max_frames)
+        accuracy[attack] = payload_bit_accuracy(result.payload, payload)
+        detected[attack] = result.detected
+    return ClipResult(quality, embed_ms, accuracy, detected)
