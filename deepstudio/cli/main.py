@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "deepstudio.cli.render",
     "deepstudio.cli.bench",
     "deepstudio.cli.demo",
+    "deepstudio.cli.verify",
+    "deepstudio.cli.consent",
 )
 
 

@@ -77,8 +77,13 @@ class EffectSpec:
     description: str
     params: tuple[ParamSpec, ...] = field(default_factory=tuple)
     needs_face_track: bool = False
-    alters_identity: bool = False
-    """True where the effect makes a person appear to be or say something (needs consent)."""
+    consent_scope: str | None = None
+    """The consent scope ("swap", "lipsync") the person in the bound face track must have
+    given, for effects that make a person appear to be or say something; None for others."""
+
+    @property
+    def alters_identity(self) -> bool:
+        return self.consent_scope is not None
 
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:

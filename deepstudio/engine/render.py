@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from deepstudio.core.project import Project
+from deepstudio.engine.disclosure import Disclosure, LabelSettings, required_consents
 from deepstudio.engine.effects import (
     EffectContext,
     EffectProcessor,
@@ -40,6 +41,7 @@ from deepstudio.errors import MediaError
 from deepstudio.media.decode import VideoReader
 from deepstudio.media.encode import AudioSource, EncodeSettings, VideoWriter, check_writable
 from deepstudio.media.ffmpeg import LOCAL_PROTOCOLS, run_ffmpeg
+from deepstudio.provenance.credentials import sign_render
 from deepstudio.types import BBox, Progress, ProgressCallback
 
 BATCH_FRAMES = 8
@@ -54,6 +56,8 @@ class RenderSettings:
     start_frame: int = 0
     end_frame: int | None = None
     encode: EncodeSettings = field(default_factory=EncodeSettings)
+    label: LabelSettings | None = None
+    """An optional visible "AI-modified" label; watermark and credentials are always added."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class RenderResult:
     output: Path
     frames: int
     seconds: float
+    render_id: str
 
     @property
     def fps(self) -> float:
@@ -97,37 +102,46 @@ def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_di
         raise MediaError(f"empty render range {start}..{end}", output)
     if settings.encode.codec != "png":
         check_writable(output)
+    consent_ids = required_consents(project)
     started = time.monotonic()
     report = progress or (lambda p: None)
     fps = project.timeline_fps()
     width, height = output_size(project)
     job_dir = work_dir / _render_key(inputs, settings, start, end)
     job_dir.mkdir(parents=True, exist_ok=True)
+    disclosure = Disclosure(job_dir, (width, height), settings.label)
     context = EffectContext(project, inputs.project_folder, inputs.device)
     processors = build_processors(project, context)
+    encode = settings.encode
+    provenance = disclosure.provenance(project, dict(inputs.media_paths), consent_ids)
     try:
-        if settings.encode.codec == "png":
-            _encode_range(inputs, processors, start, end, (width, height), fps,
-                          settings.encode, output, report, start, end)
+        if encode.codec == "png":
+            _encode_range(inputs, processors, disclosure, start, end, fps, encode, output,
+                          report, start, end)
             _write_audio_beside(inputs, start, end, output, job_dir)
+            report(Progress(0.99, "signing frames"))
+            for frame_file in sorted(output.glob("frame_*.png")):
+                sign_render(frame_file, frame_file, provenance)
         else:
             chunk_paths = []
-            chunk = max(1, round(CHUNK_SECONDS * fps))
+            chunk = max(1, int(round(CHUNK_SECONDS * fps)))
             for a in range(start, end, chunk):
                 b = min(end, a + chunk)
                 path = job_dir / f"chunk_{a:08d}{output.suffix or '.mp4'}"
                 if not path.exists():
-                    _encode_range(inputs, processors, a, b, (width, height), fps,
-                                  settings.encode, path, report, start, end)
+                    _encode_range(inputs, processors, disclosure, a, b, fps, encode, path,
+                                  report, start, end)
                 chunk_paths.append(path)
-            report(Progress(0.99, "joining chunks and muxing audio"))
-            _join(chunk_paths, inputs, start, end, settings.encode, output, job_dir)
+            report(Progress(0.99, "joining chunks, muxing audio, signing"))
+            joined = job_dir / f"joined{output.suffix or '.mp4'}"
+            _join(chunk_paths, inputs, start, end, encode, joined, job_dir)
+            sign_render(joined, output, provenance)
     finally:
         for processor in processors:
             processor.close()
     shutil.rmtree(job_dir, ignore_errors=True)
     report(Progress(1.0, "done"))
-    return RenderResult(output, end - start, time.monotonic() - started)
+    return RenderResult(output, end - start, time.monotonic() - started, disclosure.render_id)
 
 
 def _render_key(inputs: RenderInputs, settings: RenderSettings, start: int, end: int) -> str:
@@ -166,10 +180,11 @@ def _put(q: queue.Queue, item: object, stop: threading.Event) -> bool:
     return False
 
 
-def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor], a: int, b: int,
-                  size: tuple[int, int], fps: Fraction, encode: EncodeSettings, path: Path,
-                  report: ProgressCallback, total_start: int, total_end: int) -> None:
-    """Decode, process and encode timeline frames ``[a, b)`` into ``path`` (video only)."""
+def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor],
+                  disclosure: Disclosure, a: int, b: int, fps: Fraction, encode: EncodeSettings,
+                  path: Path, report: ProgressCallback, total_start: int, total_end: int) -> None:
+    """Decode, process, mark and encode timeline frames ``[a, b)`` into ``path`` (video only)."""
+    size = output_size(inputs.project)
     stop = threading.Event()
     decoded: queue.Queue = queue.Queue(QUEUE_FRAMES)
     processed: queue.Queue = queue.Queue(QUEUE_FRAMES)
@@ -186,7 +201,7 @@ def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor], a: in
             item = processed.get()
             if item is _END or stop.is_set():
                 return
-            writer.write(item.image)
+            writer.write(disclosure.mark(item.image))
 
     stages = [_Stage(decode, "render-decode"), _Stage(encode_frames, "render-encode")]
     for stage in stages:
@@ -328,7 +343,8 @@ def _mix_audio(inputs: RenderInputs, parts: list, duration: float, out: Path) ->
 
 def _join(chunks: list[Path], inputs: RenderInputs, start: int, end: int,
           encode: EncodeSettings, output: Path, job_dir: Path) -> None:
-    """Concatenate chunk files (no re-encode) and mux the range's audio into ``output``."""
+    """Concatenate chunk files (no re-encode) and mux the range's audio into ``output``
+    (a scratch file in the work folder: the user's file only appears once signed)."""
     listing = job_dir / "chunks.txt"
     listing.write_text("".join(f"file '{c.name}'\n" for c in chunks))
     audio = _audio_source(inputs, start, end, job_dir) if encode.audio != "none" else None
@@ -347,15 +363,10 @@ def _join(chunks: list[Path], inputs: RenderInputs, start: int, end: int,
             args += ["-c:a", "aac", "-b:a", encode.audio_bitrate]
     else:
         args += ["-map", "0:v:0"]
-    temp = output.with_name(f".{output.stem}.partial{output.suffix}")
     args += ["-c:v", "copy"]
     if output.suffix.lower() in (".mp4", ".mov", ".m4v"):
         args += ["-movflags", "+faststart"]
-    try:
-        run_ffmpeg([*args, str(temp)], output)
-        temp.replace(output)
-    finally:
-        temp.unlink(missing_ok=True)
+    run_ffmpeg([*args, str(output)], output)
 
 
 def _write_audio_beside(inputs: RenderInputs, start: int, end: int, folder: Path,

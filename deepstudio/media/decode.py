@@ -32,6 +32,7 @@ class VideoReader:
     """Reads frames of one video file. Use from one thread at a time."""
 
     def __init__(self, source: str | Path | MediaInfo) -> None:
+        # A MediaInfo probed without require_video lets still images be read as one frame.
         self.info = source if isinstance(source, MediaInfo) else probe(source, require_video=True)
         if not self.info.has_video:
             raise MediaError("has no video stream", self.info.path)
