@@ -144,4 +144,3 @@ class TimelinePane(QWidget):
     def _scrolled(self, value: int) -> None:
         if not self._syncing:
             self.view.scroll_frames = float(value)
-            self.view.update()

@@ -31,7 +31,7 @@ class PreviewView(QWidget):
     def show_frame(self, frame: np.ndarray) -> None:
         self.image = qimage_from_rgb(frame)
         self.message = ""
-        self.repaint() if self.isVisible() else self.update()
+        self.update()
 
     def show_message(self, message: str) -> None:
         self.image = None
@@ -57,6 +57,12 @@ class PreviewView(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
+        try:
+            self._paint(p)
+        finally:
+            p.end()
+
+    def _paint(self, p: QPainter) -> None:
         p.fillRect(self.rect(), QColor("#0c0c0e"))
         if self.image is None:
             p.setPen(QColor("#5d6066"))

@@ -23,6 +23,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPaintEvent,
     QPen,
+    QPixmap,
     QPolygonF,
     QWheelEvent,
 )
@@ -91,8 +92,9 @@ class TimelineView(QWidget):
         self.document: Document | None = None
         self.cache = cache
         self.face_spans: Callable[[str], FaceSpans | None] = lambda media_id: None
-        self.pixels_per_frame = 4.0
-        self.scroll_frames = 0.0
+        self._static: QPixmap | None = None
+        self._ppf = 4.0
+        self._scroll = 0.0
         self.playhead = 0
         self.marks: tuple[int | None, int | None] = (None, None)
         self.snapping = True
@@ -104,7 +106,7 @@ class TimelineView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.setMinimumHeight(RULER_H + 120)
         if cache is not None:
-            cache.updated.connect(lambda _id: self.update())
+            cache.updated.connect(lambda _id: self.invalidate())
 
     # --- state -------------------------------------------------------------------------
 
@@ -118,16 +120,40 @@ class TimelineView(QWidget):
         if self.selection and not self._exists(self.selection):
             self.select(None)
         self.setMinimumHeight(max(RULER_H + 120, self._lanes_bottom() + 8))
-        self.update()
+        self.invalidate()
 
     def set_playhead(self, frame: int) -> None:
+        """Move the playhead: only the cached lanes and the playhead line are drawn again."""
         if frame != self.playhead:
             self.playhead = frame
             self.update()
 
+    def invalidate(self) -> None:
+        """Something other than the playhead changed: draw the lanes again."""
+        self._static = None
+        self.update()
+
+    @property
+    def pixels_per_frame(self) -> float:
+        return self._ppf
+
+    @pixels_per_frame.setter
+    def pixels_per_frame(self, value: float) -> None:
+        self._ppf = value
+        self.invalidate()
+
+    @property
+    def scroll_frames(self) -> float:
+        return self._scroll
+
+    @scroll_frames.setter
+    def scroll_frames(self, value: float) -> None:
+        self._scroll = value
+        self.invalidate()
+
     def set_marks(self, mark_in: int | None, mark_out: int | None) -> None:
         self.marks = (mark_in, mark_out)
-        self.update()
+        self.invalidate()
 
     def set_zoom(self, pixels_per_frame: float, anchor_x: float | None = None) -> None:
         """Zoom keeping the frame under ``anchor_x`` (default: the playhead) in place."""
@@ -137,20 +163,20 @@ class TimelineView(QWidget):
         anchor = self.frame_at(anchor_x, exact=True)
         self.pixels_per_frame = pixels_per_frame
         self.scroll_frames = max(0.0, anchor - (anchor_x - HEADER_W) / pixels_per_frame)
-        self.update()
+        self.invalidate()
 
     def zoom_to_fit(self) -> None:
         project = self.project
         frames = max(project.duration_frames() if project else 0, 25)
         self.pixels_per_frame = max(0.02, (self.width() - HEADER_W - 24) / (frames * 1.05))
         self.scroll_frames = 0.0
-        self.update()
+        self.invalidate()
 
     def select(self, selection: Selection) -> None:
         if selection != self.selection:
             self.selection = selection
             self.selection_changed.emit(selection)
-            self.update()
+            self.invalidate()
 
     @property
     def project(self) -> Project | None:
@@ -334,7 +360,7 @@ class TimelineView(QWidget):
             end = max(item.start + 1, item.end + delta)
             shift, drag.snapped_at = self._snap(item.start, end, item, (False, True))
             drag.end = max(item.start + 1, end + shift)
-        self.update()
+        self.invalidate()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         drag, self._drag = self._drag, None
@@ -357,7 +383,7 @@ class TimelineView(QWidget):
                                          else None)
         if command is not None:
             self.run(command)
-        self.update()
+        self.invalidate()
 
     def run(self, command: cmd.Command) -> bool:
         """Send ``command`` to the document; a refusal is reported, never raised."""
@@ -377,7 +403,7 @@ class TimelineView(QWidget):
         else:
             visible = (self.width() - HEADER_W) / self.pixels_per_frame
             self.scroll_frames = max(0.0, self.scroll_frames - steps * visible / 10)
-            self.update()
+            self.invalidate()
         event.accept()
 
     # --- drag and drop of media from the bin ---------------------------------------------
@@ -388,12 +414,12 @@ class TimelineView(QWidget):
 
     def dragMoveEvent(self, event: Any) -> None:
         self._drop_frame = int(self.frame_at(event.position().x()))
-        self.update()
+        self.invalidate()
         event.acceptProposedAction()
 
     def dragLeaveEvent(self, event: Any) -> None:
         self._drop_frame = None
-        self.update()
+        self.invalidate()
 
     def dropEvent(self, event: Any) -> None:
         self._drop_frame = None
@@ -403,15 +429,38 @@ class TimelineView(QWidget):
         shift, _ = self._snap(frame, frame, None, (True, False))
         self.media_dropped.emit(media_id, lane.track.id if lane else "", frame + shift)
         event.acceptProposedAction()
-        self.update()
+        self.invalidate()
 
     # --- painting --------------------------------------------------------------------------
 
     def sizeHint(self) -> QSize:
         return QSize(900, 260)
 
+    def resizeEvent(self, event: Any) -> None:
+        self.invalidate()
+
     def paintEvent(self, event: QPaintEvent) -> None:
+        """Lanes, clips and ruler come from a cached picture (redrawn only after
+        :meth:`invalidate`), so a moving playhead costs one blit and one line."""
+        ratio = self.devicePixelRatioF()
+        if self._static is None or self._static.size() != self.size() * ratio:
+            self._static = QPixmap(self.size() * ratio)
+            self._static.setDevicePixelRatio(ratio)
+            painter = QPainter(self._static)
+            try:
+                self._paint(painter)
+            finally:
+                painter.end()
         p = QPainter(self)
+        try:
+            p.drawPixmap(0, 0, self._static)
+            if self.project is not None:
+                p.setRenderHint(QPainter.RenderHint.Antialiasing)
+                self._paint_playhead(p, self.lanes())
+        finally:
+            p.end()
+
+    def _paint(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), QColor("#17181b"))
         project = self.project
@@ -438,7 +487,6 @@ class TimelineView(QWidget):
         self._paint_drag(p, lanes)
         self._paint_headers(p, lanes)
         self._paint_ruler(p, project)
-        self._paint_playhead(p, lanes)
 
     def _paint_marks(self, p: QPainter) -> None:
         mark_in, mark_out = self.marks

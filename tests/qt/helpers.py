@@ -1,0 +1,29 @@
+"""Helpers for driving the real main window in tests."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMessageBox
+
+from deepstudio.qt.mainwindow import MainWindow
+
+
+def answer(window: MainWindow, *buttons: QMessageBox.StandardButton) -> list[str]:
+    """Answer the window's next questions with ``buttons``; returns the questions asked."""
+    asked: list[str] = []
+    queue = list(buttons)
+
+    def ask(title: str, text: str, _buttons) -> QMessageBox.StandardButton:
+        asked.append(title)
+        return queue.pop(0) if queue else QMessageBox.StandardButton.Discard
+
+    window.ask = ask
+    return asked
+
+
+def error_texts(window: MainWindow) -> list[str]:
+    return [box.text() for box in window.findChildren(QMessageBox, "ErrorBox")
+            if box.isVisible()]
+
+
+def wait_job(qtbot, job, timeout_ms: int = 60_000) -> None:
+    qtbot.waitUntil(lambda: job.finished, timeout=timeout_ms)
