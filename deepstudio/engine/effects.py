@@ -8,6 +8,7 @@ their models lazily, so nothing here pulls torch in at start-up.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,9 @@ class EffectProcessor:
 
 ProcessorFactory = Callable[[Effect, EffectContext], EffectProcessor]
 _FACTORIES: dict[str, ProcessorFactory] = {}
+BUILTIN_PROCESSOR_MODULES = ("deepstudio.engine.swap_effect",)
+"""Modules registering the model-based processors (imported on first use; they import torch
+only when a processor is built)."""
 
 
 def register_processor(type_id: str) -> Callable[[ProcessorFactory], ProcessorFactory]:
@@ -97,6 +101,8 @@ def register_processor(type_id: str) -> Callable[[ProcessorFactory], ProcessorFa
 def build_processors(project: Project, context: EffectContext,
                      effects: list[Effect] | None = None) -> list[EffectProcessor]:
     """Processors for the project's effects, in the order they were added."""
+    for module in BUILTIN_PROCESSOR_MODULES:
+        importlib.import_module(module)
     processors = []
     for effect in (effects if effects is not None else list(project.effects.values())):
         factory = _FACTORIES.get(effect.type)

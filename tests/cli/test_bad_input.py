@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import run_ffmpeg
+from synth import run_ffmpeg
 
 from deepstudio.cli.main import main
 

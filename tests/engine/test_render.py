@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import decode_index, run_ffmpeg
+from synth import decode_index, run_ffmpeg
 
 from deepstudio.cli.main import main
 from deepstudio.media.audio import read_audio

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import decode_index, make_index_video, run_ffmpeg
+from synth import decode_index, make_index_video, run_ffmpeg
 
 from deepstudio.media.decode import VideoReader
 

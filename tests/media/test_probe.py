@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from conftest import run_ffmpeg
+from synth import run_ffmpeg
 
 from deepstudio.errors import MediaError
 from deepstudio.media.probe import probe
