@@ -3,6 +3,7 @@ screenshot mode used for docs and checks."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,8 @@ SETTLE_TIMEOUT_S = 20.0
 def application() -> QApplication:
     app = QApplication.instance()
     if app is None:
+        # QtMultimedia reports every missing optional codec library; people need none of it
+        os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
         app = QApplication(sys.argv[:1])
         app.setApplicationName("DeepStudio")
         app.setOrganizationName("DeepStudio")

@@ -17,3 +17,7 @@ def face_spans(analysis) -> dict[int, list[tuple[int, int]]]:
         ends = np.concatenate((frames[breaks], [frames[-1]])) + 1
         spans[int(track_id)] = [(int(a), int(b)) for a, b in zip(starts, ends)]
     return spans
+
+
+def faces_text(count: int) -> str:
+    return f"{count} face{'s' * (count != 1)}"

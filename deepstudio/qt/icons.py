@@ -68,6 +68,8 @@ _PATHS = {
                 '<path d="M14.5 14.5 20 20M7 10h6" stroke="{c}" stroke-width="1.8"/>',
     "fit": '<path d="M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5" fill="none" stroke="{c}" '
            'stroke-width="1.8"/>',
+    "cancel": '<circle cx="12" cy="12" r="8.5" fill="none" stroke="{c}" stroke-width="1.7"/>'
+              '<path d="M8.5 8.5l7 7M15.5 8.5l-7 7" stroke="{c}" stroke-width="1.8"/>',
     "effect": '<path d="M12 3l2.2 5.6L20 9.3l-4.5 3.8 1.4 5.9L12 15.9 7.1 19l1.4-5.9L4 9.3l5.8-.7z"'
               ' fill="none" stroke="{c}" stroke-width="1.6"/>',
 }

@@ -11,13 +11,15 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QPlainTextEdit,
     QProgressBar,
-    QPushButton,
     QSplitter,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+
+from deepstudio.qt.icons import icon
 
 STATUS_TEXT = {"queued": "Queued", "running": "Running", "done": "Done", "failed": "Failed",
                "cancelled": "Cancelled", "interrupted": "Interrupted"}
@@ -57,7 +59,7 @@ class JobsPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
-        self._rows: dict[str, tuple[QTreeWidgetItem, QProgressBar, QPushButton]] = {}
+        self._rows: dict[str, tuple[QTreeWidgetItem, QProgressBar, QToolButton]] = {}
         self._logged: dict[str, tuple[str, int]] = {}
 
     def clear(self) -> None:
@@ -72,9 +74,10 @@ class JobsPane(QWidget):
             self.tree.insertTopLevelItem(0, item)
             bar = QProgressBar()
             bar.setRange(0, 1000)
-            cancel = QPushButton("✕")
+            cancel = QToolButton()
+            cancel.setIcon(icon("cancel"))
+            cancel.setAutoRaise(True)
             cancel.setToolTip("Cancel this job")
-            cancel.setFixedWidth(28)
             cancel.setObjectName(f"cancel-{job.id}")
             cancel.clicked.connect(job.cancel)
             self.tree.setItemWidget(item, 2, bar)
@@ -101,5 +104,5 @@ class JobsPane(QWidget):
                 self.log.appendPlainText(f"[{job.title}] {line.rstrip()}")
         self._logged[job.id] = (status, len(job.log))
 
-    def row_of(self, job_id: str) -> tuple[QTreeWidgetItem, QProgressBar, QPushButton]:
+    def row_of(self, job_id: str) -> tuple[QTreeWidgetItem, QProgressBar, QToolButton]:
         return self._rows[job_id]

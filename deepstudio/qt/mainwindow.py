@@ -30,7 +30,7 @@ from deepstudio.persistence.settings import Settings, load_settings, save_settin
 from deepstudio.qt.bridge import MainThreadBridge, on_main_thread
 from deepstudio.qt.dialogs import NewProjectDialog, PreferencesDialog, error_box
 from deepstudio.qt.export_dialog import ExportDialog
-from deepstudio.qt.faces import face_spans
+from deepstudio.qt.faces import face_spans, faces_text
 from deepstudio.qt.icons import icon
 from deepstudio.qt.inspector import Inspector
 from deepstudio.qt.jobs_pane import JobsPane
@@ -283,15 +283,15 @@ class MainWindow(QMainWindow):
             self._unsubscribe_jobs = session.jobs.subscribe(self.bridge.wrap(self._job_changed))
             for job in session.jobs.jobs:
                 self.jobs_pane.update_job(job)
-            for media_id in session.project.media:
-                self._load_spans(media_id)
             self.autosave_timer.start(int(self.settings.pref("autosave_minutes") * 60_000))
         else:
             self.autosave_timer.stop()
+        self.media_bin.set_session(session)
+        for media_id in session.project.media if session is not None else ():
+            self._load_spans(media_id)
         self.timeline.face_spans = self._spans.get
         self.timeline.set_document(session)
         self.timeline.set_marks(None, None)
-        self.media_bin.set_session(session)
         self.inspector.set_session(session)
         self.controller.set_session(session)
         self.timeline.set_playhead(0)
@@ -398,7 +398,7 @@ class MainWindow(QMainWindow):
             analysis = None
         if analysis is not None:
             self._spans[media_id] = face_spans(analysis)
-            self.media_bin.set_analysis_state(media_id, f"{len(analysis.tracks)} faces")
+            self.media_bin.set_analysis_state(media_id, faces_text(len(analysis.tracks)))
 
     # --- user-facing helpers ---------------------------------------------------------------
 
@@ -652,7 +652,7 @@ class MainWindow(QMainWindow):
             self.media_bin.set_analysis_state(media_id, f"analysing {job.fraction:.0%}")
         elif job.status == "done":
             self._spans[media_id] = face_spans(job.result)
-            self.media_bin.set_analysis_state(media_id, f"{len(job.result.tracks)} faces")
+            self.media_bin.set_analysis_state(media_id, faces_text(len(job.result.tracks)))
             self.timeline.refresh()
             self.inspector.rebuild()
             self.controller.refresh()

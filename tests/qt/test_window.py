@@ -46,7 +46,7 @@ def test_import_analyse_place_play_seek(qtbot, window, tmp_path, testdata):
     wait_job(qtbot, job)
     assert job.status == "done"
     qtbot.waitUntil(lambda: media_id in window._spans)
-    assert window.media_bin.topLevelItem(0).text(4) == "1 faces"
+    assert window.media_bin.topLevelItem(0).text(4) == "1 face"
 
     window.media_bin.topLevelItem(0).setSelected(True)
     window.act["add_clip"].trigger()
