@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from deepstudio.errors import MediaError
 from deepstudio.media.probe import probe
 from deepstudio.types import ProgressCallback
 from deepstudio.vision.analysis import FaceAnalysis, analyze_video, cache_path
@@ -18,4 +19,9 @@ def analyse_media(path: Path, cache_dir: Path, progress: ProgressCallback | None
 def known_analysis(path: Path, cache_dir: Path) -> FaceAnalysis | None:
     """The cached analysis of ``path`` if one exists (no work otherwise)."""
     cached = cache_path(cache_dir, probe(path).content_hash)
-    return FaceAnalysis.load(cached) if cached.is_file() else None
+    if not cached.is_file():
+        return None
+    try:
+        return FaceAnalysis.load(cached)
+    except MediaError:  # a damaged cache file: analysing again replaces it
+        return None

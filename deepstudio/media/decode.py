@@ -25,7 +25,8 @@ def frame_to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
     """An upright RGB uint8 array from a decoded frame with the given display rotation."""
     rgb = frame.to_ndarray(format="rgb24")
     turns = (rotation // 90) % 4
-    return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
+    # Rows may be padded (e.g. 700 px wide): consumers such as mediapipe need C order.
+    return np.ascontiguousarray(np.rot90(rgb, k=turns) if turns else rgb)
 
 
 class VideoReader:
