@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from deepstudio.engine.train_lipsync import SpeakerFootage, build_lipsync_data, train_lipsync
 from deepstudio.errors import MediaError
@@ -15,6 +16,16 @@ from deepstudio.models.lipsync.trainer import LipSyncTrainConfig
 from deepstudio.types import Progress
 
 FRAMES = 50  # two seconds of talk_b (25 fps)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The test machine's 2 cores are shared; under load 2 torch threads run ~10x slower
+    than 1 (they spin waiting for each other)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def test_training_set_from_real_footage(testdata: Path, tmp_path: Path) -> None:
@@ -51,8 +62,9 @@ def test_tiny_training_run_on_real_footage_reduces_the_loss(testdata: Path,
     assert card.iterations == 40
     l1 = [entry["l1"] for entry in card.loss_history]
     assert len(l1) == 4
-    assert l1[-1] < 0.8 * l1[0], l1
-    assert card.training_data["validation_l1"] < l1[0]
+    # losses of single batches are noisy; the trend and the held-out frames both improve
+    assert l1[-1] < 0.85 * l1[0], l1
+    assert card.training_data["validation_l1"] < 0.85 * l1[0]
     assert card.training_data["footage"][0]["frames"] == FRAMES
     assert reports[-1].fraction == pytest.approx(1.0)
     assert any("iteration 40/40" in r.message for r in reports)
