@@ -38,18 +38,21 @@ def random_affine(rng: np.random.Generator, size: int, settings: AugmentSettings
 
 
 def random_warp_maps(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Smooth remap fields (map_x, map_y), float32 (size, size), from a jittered coarse grid."""
+    """Smooth remap fields (map_x, map_y), float32 (size, size): identity plus offsets.
+
+    The offsets are drawn on a coarse grid of 3-5 points a side (zero on its border, so the
+    crop's edges stay put) and interpolated bicubically with the grid's corners on the crop's.
+    """
     cells = int(rng.integers(3, 6))
     step = (size - 1) / (cells - 1)
-    grid = np.linspace(0, size - 1, cells, dtype=np.float32)
-    map_x = np.broadcast_to(grid, (cells, cells)).copy()
-    map_y = map_x.T.copy()
-    jitter = rng.normal(0, step * 0.24, (2, cells - 2, cells - 2)).astype(np.float32)
-    map_x[1:-1, 1:-1] += jitter[0]
-    map_y[1:-1, 1:-1] += jitter[1]
-    full_x = cv2.resize(map_x, (size, size), interpolation=cv2.INTER_CUBIC)
-    full_y = cv2.resize(map_y, (size, size), interpolation=cv2.INTER_CUBIC)
-    return full_x, full_y
+    offsets = np.zeros((2, cells, cells), np.float32)
+    offsets[:, 1:-1, 1:-1] = rng.normal(0, step * 0.24, (2, cells - 2, cells - 2))
+    coarse = np.linspace(0, cells - 1, size, dtype=np.float32)
+    at_x, at_y = np.meshgrid(coarse, coarse)
+    pixels = np.arange(size, dtype=np.float32)
+    grid_x, grid_y = np.meshgrid(pixels, pixels)
+    return (grid_x + cv2.remap(offsets[0], at_x, at_y, cv2.INTER_CUBIC),
+            grid_y + cv2.remap(offsets[1], at_x, at_y, cv2.INTER_CUBIC))
 
 
 def colour_jitter(rng: np.random.Generator, images: list[np.ndarray]) -> list[np.ndarray]:

@@ -317,6 +317,30 @@ class FaceSwapTrainer:
         swapped_u8 = (swapped.float().clamp(0, 1) * 255).round().byte()
         return preview_grid(sources, targets, swapped_u8.permute(0, 2, 3, 1).cpu().numpy())
 
+    @torch.no_grad()
+    def evaluate(self, max_faces: int = 16) -> dict[str, float]:
+        """Reconstruction + mask loss per identity on its first faces, unaugmented.
+
+        Deterministic (no warp, no jitter), so it can be compared across iterations.
+        """
+        results = {}
+        self.net.eval()
+        try:
+            for identity, data in enumerate(self.data):
+                n = min(max_faces, len(data.faces))
+                faces = _to_tensor(data.faces[:n].astype(np.float32) / 255, self.device)
+                masks = _to_tensor(data.masks[:n], self.device)
+                priorities = _to_tensor(data.priorities[:n], self.device)
+                with autocast(self.device):
+                    face, mask = self.net(faces, identity)
+                loss = (losses.reconstruction_loss(face, faces, masks, priorities,
+                                                   self.config.priority_weight)
+                        + losses.mask_loss(mask, masks))
+                results[f"loss/{data.name}"] = float(loss)
+        finally:
+            self.net.train()
+        return results
+
     def _record(self, step_losses: dict[str, float]) -> None:
         for key, value in step_losses.items():
             self._history_sums[key] = self._history_sums.get(key, 0.0) + value
@@ -355,7 +379,6 @@ class FaceSwapTrainer:
         ``progress`` gets a :class:`TrainProgress` after every iteration (with a preview image
         every ``preview_every_s``); raising :class:`Cancelled` from it saves and returns.
         """
-        report = progress or (lambda _p: None)
         start_iter, start = self.iteration, time.monotonic()
         last_save = last_preview = start
         step_losses: dict[str, float] = {}
@@ -370,16 +393,17 @@ class FaceSwapTrainer:
                 if now - last_save >= self.config.checkpoint_every_s:
                     self.save()
                     last_save = now
-                show = now - last_preview >= self.config.preview_every_s
-                if show:
-                    last_preview = now
-                report(self._progress(iterations, start_iter, start, step_losses, show))
+                if progress is not None:
+                    show = now - last_preview >= self.config.preview_every_s
+                    if show:
+                        last_preview = now
+                    progress(self._progress(iterations, start_iter, start, step_losses, show))
         except Cancelled:
             cancelled = True
         self.save()
-        if not cancelled:
+        if progress is not None and not cancelled:
             try:
-                report(self._progress(iterations, start_iter, start, step_losses, True))
+                progress(self._progress(iterations, start_iter, start, step_losses, True))
             except Cancelled:
                 cancelled = True
         return TrainResult(self.model_dir, self.iteration, cancelled, self.batch_size,

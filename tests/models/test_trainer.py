@@ -1,0 +1,114 @@
+"""Trainer mechanics: OOM back-off, cancellation, resume, preview, card bookkeeping."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from deepstudio.errors import Cancelled
+from deepstudio.models import checkpoint
+from deepstudio.models.faceswap.trainer import (
+    FaceSwapTrainer,
+    IdentityData,
+    TrainConfig,
+    TrainProgress,
+    is_out_of_memory,
+    run_with_oom_backoff,
+)
+
+
+def test_backoff_halves_the_batch_until_the_step_fits() -> None:
+    tried, released = [], []
+
+    def step(batch: int) -> str:
+        tried.append(batch)
+        if batch > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return "ok"
+
+    assert run_with_oom_backoff(step, 8, lambda: released.append(1)) == ("ok", 2)
+    assert tried == [8, 4, 2] and len(released) == 2
+
+
+def test_backoff_reraises_other_errors_and_oom_at_batch_one() -> None:
+    def broken(batch: int) -> None:
+        raise ValueError("not memory")
+
+    with pytest.raises(ValueError):
+        run_with_oom_backoff(broken, 8)
+
+    def never_fits(batch: int) -> None:
+        raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate; "
+                           "out of memory")
+
+    with pytest.raises(RuntimeError):
+        run_with_oom_backoff(never_fits, 4)
+    assert is_out_of_memory(torch.OutOfMemoryError("x")) and not is_out_of_memory(KeyError())
+
+
+def test_trainer_survives_an_injected_oom_with_a_smaller_batch(
+        tmp_path: Path, identities: list[IdentityData], tiny_config: TrainConfig) -> None:
+    trainer = FaceSwapTrainer(tmp_path / "m.dsmodel", identities, tiny_config, device="cpu")
+    real_forward = trainer.net.forward
+
+    def forward_with_little_memory(faces: torch.Tensor, identity: int):
+        if trainer.net.training and faces.shape[0] > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (injected)")
+        return real_forward(faces, identity)
+
+    trainer.net.forward = forward_with_little_memory
+    result = trainer.train(2)
+    assert (result.iterations, result.batch_size) == (2, 2)
+    _, state = checkpoint.load_train_state(tmp_path / "m.dsmodel")
+    assert state["batch_size"] == 2
+
+
+def test_cancel_from_progress_saves_and_returns(tmp_path: Path, identities: list[IdentityData],
+                                                tiny_config: TrainConfig) -> None:
+    seen: list[TrainProgress] = []
+
+    def progress(p: TrainProgress) -> None:
+        seen.append(p)
+        if p.iteration == 3:
+            raise Cancelled()
+
+    config = replace(tiny_config, preview_every_s=0)
+    result = FaceSwapTrainer(tmp_path / "m.dsmodel", identities, config,
+                             device="cpu").train(100, progress)
+    assert result.cancelled and result.iterations == 3
+    card = checkpoint.load_card(tmp_path / "m.dsmodel")
+    assert card.iterations == 3 and card.loss_history[-1]["iteration"] == 3
+    last = seen[-1]
+    assert last.preview is not None and last.preview.dtype == np.uint8
+    assert last.preview.shape == (3 * 32, 4 * 32, 3)  # rows: sources, targets, swapped
+    assert np.array_equal(last.preview[32:64, :32], identities[1].faces[0])
+    assert last.iters_per_s > 0 and last.eta_s is not None and "loss/a" in last.losses
+    assert 0 < last.fraction < 0.1
+
+
+def test_resume_continues_iterations_and_optimizer(tiny_model: Path, identities: list[IdentityData],
+                                                   tiny_config: TrainConfig) -> None:
+    trainer = FaceSwapTrainer(tiny_model, identities, tiny_config, device="cpu")
+    assert trainer.iteration == 2
+    assert float(trainer.opt_g.state_dict()["state"][0]["step"]) == 2
+    result = trainer.train(4)
+    assert result.iterations == 4
+    card = checkpoint.load_card(tiny_model)
+    assert card.consent_ids == ["consent-1"] and card.identities == ["a", "b"]
+    assert card.training_data["faces"] == {"a": 8, "b": 8}
+    with pytest.raises(ValueError, match="trained on identities"):
+        FaceSwapTrainer(tiny_model, identities[::-1], tiny_config, device="cpu")
+
+
+def test_training_reduces_the_loss(tmp_path: Path, identities: list[IdentityData],
+                                   tiny_config: TrainConfig) -> None:
+    trainer = FaceSwapTrainer(tmp_path / "m.dsmodel", identities,
+                              replace(tiny_config, learning_rate=5e-4), device="cpu")
+    before = trainer.evaluate()
+    trainer.train(20)
+    after = trainer.evaluate()
+    assert all(after[k] < 0.85 * before[k] for k in before), (before, after)
