@@ -12,13 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from deepstudio.core import effect_specs  # noqa: F401  (registers the built-in effect types)
-from deepstudio.core.commands import AddClip, AddMedia, AddTrack, ChangeSet, Command
+from deepstudio.core.commands import AddClip, AddMedia, AddModel, AddTrack, ChangeSet, Command
 from deepstudio.core.history import History
 from deepstudio.core.project import Clip, MediaItem, Project, Track
 from deepstudio.engine.analyse import analyse_media, known_analysis
 from deepstudio.engine.jobs import Job, JobManager
 from deepstudio.engine.render import RenderInputs, RenderSettings, render
-from deepstudio.errors import MediaError
+from deepstudio.errors import ConsentError, MediaError
 from deepstudio.media.probe import probe
 from deepstudio.persistence.project_store import (
     ProjectPaths,
@@ -122,6 +122,10 @@ class Session:
         stored = self.project.media[media_id].path
         return self.paths.resolve(stored) if self.paths is not None else Path(stored)
 
+    def model_path(self, model_id: Id) -> Path:
+        stored = self.project.models[model_id].path
+        return self.paths.resolve(stored) if self.paths is not None else Path(stored)
+
     def import_media(self, path: str | Path) -> Id:
         """Probe ``path`` and add it to the media bin; returns its media id."""
         info = probe(path)
@@ -199,12 +203,73 @@ class Session:
             result[media_id] = self.analysis(media_id) or self.analyze_now(media_id, report)
         return result
 
+    # --- identities, facesets and models --------------------------------------------------
+
+    def identity_named(self, name: str):
+        """The project identity called ``name`` (None when there is none)."""
+        return next((i for i in self.project.identities.values() if i.name == name), None)
+
+    def extract_faceset(self, media_id: Id, track_id: int, identity_id: Id) -> Job:
+        """Extract the aligned faces of a face track into ``facesets/`` as a job."""
+        from deepstudio.engine.faceset import extract_faceset
+
+        identity = self.project.identities[identity_id]
+        path = self.media_path(media_id)
+        assert self.paths is not None
+        out = self.paths.facesets / f"{slug(identity.name)}-{slug(path.stem)}-t{track_id}"
+
+        def work(report):
+            analysis = self.analysis(media_id) or self.analyze_now(media_id)
+            return extract_faceset(path, out, identity.name, track_id, analysis=analysis,
+                                   progress=report)
+
+        return self.jobs.submit("extract", f"Extract faces of {identity.name}", work)
+
+    def train_faceswap(self, src_faceset: Path, dst_faceset: Path, name: str,
+                       iterations: int, resolution: int | None = None,
+                       device: str = "auto") -> Job:
+        """Train (or resume) a swap model from two facesets of consenting identities.
+
+        The model folder is added to the project at once, so its checkpoints can be tried in
+        the preview while it trains. Raises ConsentError before anything starts.
+        """
+        from deepstudio.core.consent import require_consent
+        from deepstudio.core.project import ModelRef
+        from deepstudio.engine.faceset import faceset_identity
+
+        records = []
+        for folder in (src_faceset, dst_faceset):
+            person = faceset_identity(folder)
+            identity = self.identity_named(person)
+            if identity is None:
+                raise ConsentError(f"faceset {Path(folder).name} shows {person!r}, who is not "
+                                   "an identity of this project: add them and their consent")
+            records.append(require_consent(identity, "train"))
+        assert self.paths is not None
+        model_dir = self.paths.models / f"{slug(name)}.dsmodel"
+        if not any(self.paths.resolve(m.path) == model_dir
+                   for m in self.project.models.values()):
+            ids = [self.identity_named(faceset_identity(f)).id
+                   for f in (src_faceset, dst_faceset)]
+            self.do(AddModel(ModelRef(new_id("model"), name, "faceswap",
+                                      self.paths.store_path(model_dir), "", ids)))
+
+        def work(report):
+            from deepstudio.engine.train_faceswap import train_faceswap
+
+            return train_faceswap(src_faceset, dst_faceset, model_dir, res=resolution,
+                                  iters=iterations, device=device, progress=report,
+                                  consent_ids=[r.id for r in records])
+
+        return self.jobs.submit("train", f"Train {name}", work)
+
     # --- rendering --------------------------------------------------------------------------
 
     def render_inputs(self, analyses: dict[Id, object]) -> RenderInputs:
         return RenderInputs(
             project=self.project,
             media_paths={m: self.media_path(m) for m in self.project.media},
+            model_paths={m: self.model_path(m) for m in self.project.models},
             analyses=analyses, project_folder=self.folder)
 
     def render_now(self, output: str | Path, settings: RenderSettings, report=None):
@@ -235,3 +300,9 @@ class Session:
         if self._preview is not None:
             self._preview.close()
         self.jobs.shutdown()
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a name ("Anna Lee" -> "Anna_Lee")."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in text.strip())
+    return cleaned.strip("._") or "untitled"

@@ -42,3 +42,23 @@ FACE_SWAP = register_effect(EffectSpec(
     needs_face_track=True,
     consent_scope="swap",
 ))
+
+LIP_SYNC = register_effect(EffectSpec(
+    type_id="lip_sync",
+    label="Lip-sync",
+    description="Regenerates the mouth of the bound face track to follow a dialogue clip on "
+                "an audio track.",
+    params=(
+        ParamSpec("model", "Model", "model", None),
+        ParamSpec("audio", "Dialogue clip", "audio", None),
+        ParamSpec("when_audio_ends", "When the audio ends", "choice", "silence",
+                  choices=("silence", "cut", "loop", "hold")),
+        ParamSpec("strength", "Strength", "float", 1.0, minimum=0.0, maximum=1.0,
+                  keyframable=True),
+        ParamSpec("mask_blur", "Mask blur (px)", "int", 6, minimum=0, maximum=40),
+        ParamSpec("colour", "Colour transfer", "choice", "reinhard",
+                  choices=("none", "reinhard", "histogram")),
+    ),
+    needs_face_track=True,
+    consent_scope="lipsync",
+))

@@ -83,16 +83,17 @@ class Disclosure:
         return self._watermark.embed(frame)
 
     def provenance(self, project: Project, media_paths: dict[str, Path],
-                   consent_ids: tuple[str, ...]) -> RenderProvenance:
+                   model_paths: dict[str, Path], consent_ids: tuple[str, ...]
+                   ) -> RenderProvenance:
         used = {c.media_id for _, c in project.clips()}
         sources = tuple(SourceMedia(media_paths[m], sha256_file(media_paths[m]))
                         for m in sorted(used))
         models = {}
         for effect in project.effects.values():
             for name, value in effect.params.items():
-                if effect_spec(effect.type).param(name).kind == "model" and value in \
-                        project.models:
-                    models[value] = project.models[value].card_sha256
+                if effect_spec(effect.type).param(name).kind == "model" and value in model_paths:
+                    card = model_paths[value] / "card.json"
+                    models[value] = sha256_file(card) if card.is_file() else ""
         effects = tuple(sorted({e.type for e in project.effects.values()}))
         return RenderProvenance(self.render_id, self.payload, sources, models, consent_ids,
                                 effects)

@@ -78,6 +78,7 @@ class RenderInputs:
 
     project: Project
     media_paths: Mapping[str, Path]
+    model_paths: Mapping[str, Path] = field(default_factory=dict)
     analyses: Mapping[str, object] = field(default_factory=dict)
     """FaceAnalysis per media id, for frames that effects need faces on."""
     project_folder: Path | None = None
@@ -113,7 +114,8 @@ def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_di
     context = EffectContext(project, inputs.project_folder, inputs.device)
     processors = build_processors(project, context)
     encode = settings.encode
-    provenance = disclosure.provenance(project, dict(inputs.media_paths), consent_ids)
+    provenance = disclosure.provenance(project, dict(inputs.media_paths),
+                                       dict(inputs.model_paths), consent_ids)
     try:
         if encode.codec == "png":
             _encode_range(inputs, processors, disclosure, start, end, fps, encode, output,
