@@ -124,7 +124,9 @@ def _thumbnail(face: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _Candidate:
+class FaceCandidate:
+    """One aligned face before filtering; ``landmarks`` (478, 2) in crop pixels."""
+
     frame: int
     image: np.ndarray
     landmarks: np.ndarray
@@ -144,10 +146,10 @@ def _pick_track(analysis: FaceAnalysis, track_id: int | None, video: Path) -> Fa
 
 
 def _aligned_candidates(video: Path, track: FaceTrack, size: int, rows: np.ndarray,
-                        report: ProgressCallback) -> list[_Candidate]:
+                        report: ProgressCallback) -> list[FaceCandidate]:
     """Align the track's face in the chosen rows (decoding the frames in order)."""
     wanted = {int(track.frames[r]): int(r) for r in rows}
-    out: list[_Candidate] = []
+    out: list[FaceCandidate] = []
     if not wanted:
         return out
     with VideoReader(video) as reader:
@@ -158,17 +160,18 @@ def _aligned_candidates(video: Path, track: FaceTrack, size: int, rows: np.ndarr
             landmarks = track.smoothed[row]
             aligned = align_face(frame, landmarks, size, DEFAULT_COVERAGE)
             crop_points = transform_points(landmarks, aligned.matrix)
-            out.append(_Candidate(index, aligned.image, crop_points[:, :2],
+            out.append(FaceCandidate(index, aligned.image, crop_points[:, :2],
                                   head_pose(track.landmarks[row]), sharpness(aligned.image)))
             report(Progress(len(out) / len(wanted), f"aligning faces: {len(out)}/{len(wanted)}"))
     return out
 
 
-def _filter(candidates: list[_Candidate], filters: FaceFilters, size: int
-            ) -> tuple[list[_Candidate], dict[str, int]]:
+def filter_faces(candidates: list[FaceCandidate], filters: FaceFilters, size: int
+                 ) -> tuple[list[FaceCandidate], dict[str, int]]:
+    """The faces that pass ``filters`` (in order) and how many each filter rejected."""
     rejected = {"blur": 0, "pose": 0, "duplicate": 0}
     median_sharpness = float(np.median([c.sharpness for c in candidates])) if candidates else 0
-    kept: list[_Candidate] = []
+    kept: list[FaceCandidate] = []
     last_thumb: np.ndarray | None = None
     for c in candidates:
         yaw, pitch, _ = c.pose
@@ -235,7 +238,7 @@ def extract_faceset(video_path: str | Path, out_dir: str | Path, identity_name: 
         rows = np.unique(np.linspace(0, len(rows) - 1, filters.max_faces).round().astype(int))
     candidates = _aligned_candidates(video, track, size, rows,
                                      _scaled(progress, align_start, 0.9))
-    kept, rejected = _filter(candidates, filters, size)
+    kept, rejected = filter_faces(candidates, filters, size)
     for sub in ("faces", "masks"):
         shutil.rmtree(out / sub, ignore_errors=True)
         (out / sub).mkdir(parents=True)
