@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "deepstudio.cli.demo",
     "deepstudio.cli.verify",
     "deepstudio.cli.consent",
+    "deepstudio.cli.evaluate",
 )
 
 

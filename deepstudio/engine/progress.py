@@ -14,6 +14,8 @@ def split_progress(report: ProgressCallback | None, first_share: float
         target(Progress(p.fraction * first_share, p.message, None, p.preview))
 
     def second(p: Progress) -> None:
-        target(Progress(first_share + p.fraction * (1 - first_share), p.message, None, p.preview))
+        # The second step's own ETA is the whole remaining time: pass it through.
+        target(Progress(first_share + p.fraction * (1 - first_share), p.message, p.eta_s,
+                        p.preview))
 
     return first, second

@@ -104,7 +104,10 @@ class VideoReader:
         last_src = self._last[0] if self._last is not None else None
         if (self._random_iter is None or last_src is None or src < last_src
                 or src - last_src > SEQUENTIAL_REUSE_FRAMES):
-            if self._random is None:
+            if self._random is None or src == 0:
+                # From the start, a fresh container needs no seek (still images cannot seek).
+                if self._random is not None:
+                    self._random.close()
                 self._random = open_container(self.info.path)
             self._random_iter = self._decode_from(self._random, src)
         for got, frame in self._random_iter:
@@ -117,12 +120,16 @@ class VideoReader:
 
     def _decode_from(self, container: av.container.InputContainer,
                      src_index: int) -> Iterator[tuple[int, av.VideoFrame]]:
-        """Decoded frames from source frame ``src_index`` on, with their source indices."""
+        """Decoded frames from source frame ``src_index`` on, with their source indices.
+
+        ``container`` must be freshly opened when ``src_index`` is 0 (nothing is sought).
+        """
         pts = self.info.frame_pts
         stream = container.streams.video[0]
         target = int(pts[src_index])
         try:
-            container.seek(target, stream=stream, backward=True, any_frame=False)
+            if src_index > 0:
+                container.seek(target, stream=stream, backward=True, any_frame=False)
             counter = -1
             for frame in container.decode(stream):
                 counter += 1
