@@ -112,3 +112,18 @@ def test_training_reduces_the_loss(tmp_path: Path, identities: list[IdentityData
     trainer.train(20)
     after = trainer.evaluate()
     assert all(after[k] < 0.85 * before[k] for k in before), (before, after)
+
+
+def test_liae_trains_and_loads_for_inference(tmp_path: Path, identities: list[IdentityData],
+                                             tiny_config: TrainConfig) -> None:
+    from deepstudio.models.faceswap.inference import FaceSwapper
+
+    config = replace(tiny_config, architecture="liae")
+    FaceSwapTrainer(tmp_path / "l.dsmodel", identities, config, device="cpu").train(1)
+    assert checkpoint.load_card(tmp_path / "l.dsmodel").architecture == "faceswap.liae"
+    faces, masks = FaceSwapper(tmp_path / "l.dsmodel", device="cpu").swap(
+        identities[1].faces[:2], "a")
+    assert faces.shape == (2, 32, 32, 3) and masks.shape == (2, 32, 32)
+    with pytest.raises(ValueError, match="unknown architecture"):
+        FaceSwapTrainer(tmp_path / "x.dsmodel", identities,
+                        replace(tiny_config, architecture="vae"), device="cpu")

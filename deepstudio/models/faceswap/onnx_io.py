@@ -8,6 +8,7 @@ The file's metadata names the identity, the resolution and the source model card
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +37,13 @@ def export_onnx(model_dir: str | Path, out_path: str | Path, identity: str | int
     out_path = Path(out_path)
     tmp = out_path.with_name(f".{out_path.name}.tmp")
     example = torch.rand(1, 3, net.resolution, net.resolution)
-    torch.onnx.export(SwapDirection(net, index).eval(), (example,), str(tmp), dynamo=False,
-                      input_names=["faces"], output_names=["face", "mask"],
-                      dynamic_axes={"faces": {0: "n"}, "face": {0: "n"}, "mask": {0: "n"}},
-                      opset_version=OPSET)
+    with warnings.catch_warnings():
+        # The TorchScript exporter is deprecated but needs no onnxscript, unlike dynamo=True.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(SwapDirection(net, index).eval(), (example,), str(tmp), dynamo=False,
+                          input_names=["faces"], output_names=["face", "mask"],
+                          dynamic_axes={"faces": {0: "n"}, "face": {0: "n"}, "mask": {0: "n"}},
+                          opset_version=OPSET)
     proto = onnx.load(str(tmp))
     for key, value in {"deepstudio.identity": card.identities[index],
                        "deepstudio.identity_index": str(index),

@@ -265,6 +265,7 @@ class FaceSwapTrainer:
         reals, fakes = [], []
         results: dict[str, float] = {}
         self.opt_g.zero_grad(set_to_none=True)
+        self.disc.requires_grad_(False)  # the generator step needs no discriminator gradients
         with autocast(self.device):
             total = torch.zeros((), device=self.device)
             for identity, (inputs, targets, masks, priorities) in enumerate(batches):
@@ -284,6 +285,7 @@ class FaceSwapTrainer:
         self._scaler.scale(total).backward()
         self._scaler.step(self.opt_g)
         if use_gan:
+            self.disc.requires_grad_(True)
             self.opt_d.zero_grad(set_to_none=True)
             with autocast(self.device):
                 d_loss = losses.discriminator_loss(self.disc(torch.cat(reals)),
