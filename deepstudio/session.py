@@ -263,6 +263,45 @@ class Session:
 
         return self.jobs.submit("train", f"Train {name}", work)
 
+    def import_model(self, path: str | Path, kind: str, name: str | None = None) -> Id:
+        """Add a model the user already has: a ``.dsmodel`` folder of ``kind`` ("faceswap",
+        "lipsync") or, for lip-sync, an original Wav2Lip ``.pth`` file (undoable; a model
+        already in the project is not added twice). ModelFileError when it is neither."""
+        import json
+
+        from deepstudio.core.project import ModelRef
+        from deepstudio.errors import ModelFileError
+        from deepstudio.provenance.credentials import sha256_file
+
+        path = Path(path).resolve()
+        people: list[Id] = []
+        if path.is_dir():
+            card = path / "card.json"
+            try:
+                meta = json.loads(card.read_text("utf-8"))
+                architecture = str(meta["architecture"])
+            except (OSError, ValueError, KeyError, TypeError):
+                raise ModelFileError("not a DeepStudio model folder (no readable card.json)",
+                                     path) from None
+            if architecture.split(".")[0] != kind:
+                raise ModelFileError(f"is a {architecture} model, not a {kind} model", path)
+            digest = sha256_file(card)
+            people = [i.id for n in meta.get("identities", [])
+                      if (i := self.identity_named(str(n))) is not None]
+        elif kind == "lipsync" and path.suffix.lower() == ".pth" and path.is_file():
+            digest = sha256_file(path)
+        else:
+            wanted = "a .dsmodel folder" + (" or a Wav2Lip .pth file" if kind == "lipsync"
+                                            else "")
+            raise ModelFileError(f"is not {wanted}", path)
+        stored = self.paths.store_path(path) if self.paths is not None else str(path)
+        for model in self.project.models.values():
+            if model.path == stored and model.kind == kind:
+                return model.id
+        ref = ModelRef(new_id("model"), name or path.stem, kind, stored, digest, people)
+        self.do(AddModel(ref))
+        return ref.id
+
     # --- rendering --------------------------------------------------------------------------
 
     def render_inputs(self, analyses: dict[Id, object]) -> RenderInputs:

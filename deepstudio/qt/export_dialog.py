@@ -9,8 +9,10 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -21,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from deepstudio.engine.disclosure import LabelSettings
 from deepstudio.media.encode import EXTENSIONS, EncodeSettings
+from deepstudio.provenance.label import DEFAULT_TEXT
 
 CODEC_LABELS = {"h264": "H.264 (MP4)", "h265": "H.265 / HEVC (MP4)", "prores": "ProRes (MOV)",
                 "png": "PNG image sequence"}
@@ -31,6 +35,8 @@ DISCLOSURE = ("Every export discloses that it contains synthetic media:\n"
               "effects, with whose recorded consent\n"
               "•  Invisible watermark in the picture, readable after re-encoding\n"
               "Both are always embedded and cannot be switched off.")
+CORNERS = (("Bottom right", "bottom-right"), ("Bottom left", "bottom-left"),
+           ("Top right", "top-right"), ("Top left", "top-left"))
 
 
 class ExportDialog(QDialog):
@@ -90,7 +96,33 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(disclosure)
+        layout.addWidget(self._label_box())
         layout.addWidget(buttons)
+
+    def _label_box(self) -> QGroupBox:
+        """The optional visible label (it changes the picture, so the user chooses)."""
+        self.label_box = QGroupBox("Also burn in a visible label")
+        self.label_box.setCheckable(True)
+        self.label_box.setChecked(False)
+        self.label_text = QLineEdit(DEFAULT_TEXT)
+        self.label_corner = QComboBox()
+        for text, corner in CORNERS:
+            self.label_corner.addItem(text, corner)
+        self.label_opacity = QDoubleSpinBox()
+        self.label_opacity.setRange(0.1, 1.0)
+        self.label_opacity.setSingleStep(0.05)
+        self.label_opacity.setValue(LabelSettings().opacity)
+        form = QFormLayout(self.label_box)
+        form.addRow("Text", self.label_text)
+        form.addRow("Corner", self.label_corner)
+        form.addRow("Opacity", self.label_opacity)
+        return self.label_box
+
+    def label_settings(self) -> LabelSettings | None:
+        if not self.label_box.isChecked():
+            return None
+        return LabelSettings(self.label_text.text().strip() or DEFAULT_TEXT,
+                             self.label_corner.currentData(), self.label_opacity.value())
 
     def _marked_range(self) -> tuple[int, int]:
         a, b = self.marks
@@ -122,4 +154,5 @@ class ExportDialog(QDialog):
         from deepstudio.engine.render import RenderSettings
 
         start, end = self.frame_range()
-        return Path(self.output.text()), RenderSettings(start, end, self.encode_settings())
+        return Path(self.output.text()), RenderSettings(start, end, self.encode_settings(),
+                                                        self.label_settings())

@@ -30,6 +30,12 @@ from deepstudio.core import keyframes
 from deepstudio.core.effects import ParamSpec, effect_spec, effect_specs
 from deepstudio.core.project import Clip, Effect, Project
 from deepstudio.errors import UserError
+from deepstudio.qt.param_editors import (
+    KeyframedNumber,
+    audio_picker,
+    model_picker,
+    number_spin,
+)
 from deepstudio.qt.timecode import format_timecode
 from deepstudio.qt.timeline import Selection, effect_label
 
@@ -53,6 +59,9 @@ class Inspector(QScrollArea):
         self.session = None
         self.selection: Selection = None
         self.add_face_effect: Callable[[str, str, int], None] | None = None
+        self.playhead: Callable[[], int] = lambda: 0
+        self.import_model: Callable[[str], str | None] | None = None
+        self._key_editors: list[KeyframedNumber] = []
         self.setWidgetResizable(True)
         self.rebuild()
 
@@ -65,7 +74,13 @@ class Inspector(QScrollArea):
         self.selection = selection
         self.rebuild()
 
+    def playhead_moved(self, frame: int) -> None:
+        """Show keyframed values at the new playhead (cheap: no rebuild)."""
+        for editor in self._key_editors:
+            editor.sync(frame)
+
     def rebuild(self) -> None:
+        self._key_editors = []
         body = QWidget()
         outer = QVBoxLayout(body)
         outer.setContentsMargins(10, 10, 10, 10)
@@ -171,26 +186,25 @@ class Inspector(QScrollArea):
 
     def _param_editor(self, project: Project, effect: Effect, param: ParamSpec) -> QWidget:
         value = effect.params.get(param.name, param.default)
+
+        def commit(new: Any) -> None:
+            self.run(cmd.SetEffectParams(effect.id, {param.name: new}))
+
+        if param.keyframable and param.kind in ("float", "int"):
+            editor = KeyframedNumber(param, effect, commit, self.playhead())
+            self._key_editors.append(editor)
+            return editor
+        if param.kind == "model":
+            return model_picker(project, effect, value, commit, self.import_model)
+        if param.kind == "audio":
+            return audio_picker(project, value, commit)
         if keyframes.is_animated(value):
             label = QLabel(f"keyframed ({len(keyframes.keys(value))} keys)")
             label.setObjectName("PaneHint")
             return label
 
-        def commit(new: Any) -> None:
-            self.run(cmd.SetEffectParams(effect.id, {param.name: new}))
-
         if param.kind in ("float", "int"):
-            low = param.minimum if param.minimum is not None else -1e6
-            high = param.maximum if param.maximum is not None else 1e6
-            if param.kind == "float":
-                spin = QDoubleSpinBox()
-                spin.setDecimals(3)
-                spin.setSingleStep(0.05)
-                spin.setRange(low, high)
-            else:
-                spin = QSpinBox()
-                spin.setRange(int(low), int(high))
-            spin.setKeyboardTracking(False)
+            spin = number_spin(param)
             spin.setValue(value)
             spin.valueChanged.connect(commit)
             return spin
@@ -203,16 +217,9 @@ class Inspector(QScrollArea):
             line = QLineEdit(str(value))
             line.editingFinished.connect(lambda: commit(line.text()))
             return line
-        combo = QComboBox()
-        if param.kind == "choice":
-            choices = [(c, c) for c in param.choices]
-        elif param.kind == "model":
-            choices = [("None", None)] + [(m.name, m.id) for m in project.models.values()]
-        else:  # audio
-            choices = [("None", None)] + [(Path(m.path).name, m.id)
-                                          for m in project.media.values() if m.has_audio]
-        for text, data in choices:
-            combo.addItem(text, data)
+        combo = QComboBox()  # choice
+        for choice in param.choices:
+            combo.addItem(choice, choice)
         combo.setCurrentIndex(max(0, combo.findData(value)))
         combo.currentIndexChanged.connect(lambda i: commit(combo.itemData(i)))
         return combo

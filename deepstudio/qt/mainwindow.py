@@ -28,7 +28,7 @@ from deepstudio.core.project import Effect
 from deepstudio.errors import UserError
 from deepstudio.persistence.settings import Settings, load_settings, save_settings
 from deepstudio.qt.bridge import MainThreadBridge, on_main_thread
-from deepstudio.qt.dialogs import NewProjectDialog, PreferencesDialog, error_box
+from deepstudio.qt.dialogs import NewProjectDialog, PreferencesDialog
 from deepstudio.qt.export_dialog import ExportDialog
 from deepstudio.qt.faces import face_spans, faces_text
 from deepstudio.qt.icons import icon
@@ -37,6 +37,7 @@ from deepstudio.qt.jobs_pane import JobsPane
 from deepstudio.qt.media_cache import MediaCache
 from deepstudio.qt.mediabin import MediaBin
 from deepstudio.qt.panes import PreviewPane, TimelinePane
+from deepstudio.qt.people_tools import PeopleTools
 from deepstudio.types import new_id
 
 MEDIA_FILTER = ("Media (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.wav *.mp3 *.m4a *.aac *.flac "
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["timeline"]], [330], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["inspector"], self.docks["jobs"]], [380, 300],
                          Qt.Orientation.Vertical)
+        self.people = PeopleTools(self)  # identities, consent, facesets, training, verify
 
         self._make_actions()
         self._make_menus()
@@ -211,6 +213,7 @@ class MainWindow(QMainWindow):
         self.effect_menu = clip.addMenu(icon("effect"), "Add &Effect")
         for spec in effect_specs():
             self.effect_menu.addAction(spec.label, lambda t=spec.type_id: self.add_effect(t))
+        self.people.make_menu(bar.addMenu("&Tools"))
         help_menu = bar.addMenu("&Help")
         help_menu.addAction("&About DeepStudio", self.about)
         self._fill_recent()
@@ -293,6 +296,7 @@ class MainWindow(QMainWindow):
         self.timeline.set_document(session)
         self.timeline.set_marks(None, None)
         self.inspector.set_session(session)
+        self.people.set_session(session)
         self.controller.set_session(session)
         self.timeline.set_playhead(0)
         for action in self.act.values():
@@ -359,6 +363,7 @@ class MainWindow(QMainWindow):
         self.timeline.refresh()
         self.timeline_pane.sync_scrollbar()
         self.inspector.rebuild()
+        self.people.changed(changes)
         self.controller.refresh()
         self.preview.show_position()
         self._update_state()
@@ -415,7 +420,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 8000)
-        error_box(self, message)
+        self.people.show_error(message)
 
     def ask(self, title: str, text: str, buttons) -> QMessageBox.StandardButton:
         """A modal question (tests replace this method to answer it)."""
@@ -584,6 +589,7 @@ class MainWindow(QMainWindow):
 
     def _playhead_moved(self, frame: int) -> None:
         self.timeline.set_playhead(frame)
+        self.inspector.playhead_moved(frame)
         view = self.timeline
         x = view.x_of(frame)
         if x > view.width() - 20 or x < 136:
@@ -636,6 +642,7 @@ class MainWindow(QMainWindow):
 
     def _job_changed(self, job) -> None:
         self.jobs_pane.update_job(job)
+        self.people.job_changed(job)
         running = sum(not j.finished for j in self.session.jobs.jobs) if self.session else 0
         self.status_jobs.setText(f"{running} job{'s' * (running != 1)} running" if running
                                  else "")
