@@ -47,6 +47,8 @@ class Session:
         self._lock = threading.Lock()
         self._preview = None
         self._dirty_after_recovery = False
+        self.device = "auto"
+        """Where models run: "auto" (CUDA when present), "cpu" or "cuda"."""
 
     # --- opening ----------------------------------------------------------------------------
 
@@ -309,7 +311,7 @@ class Session:
             project=self.project,
             media_paths={m: self.media_path(m) for m in self.project.media},
             model_paths={m: self.model_path(m) for m in self.project.models},
-            analyses=analyses, project_folder=self.folder)
+            analyses=analyses, project_folder=self.folder, device=self.device)
 
     def render_now(self, output: str | Path, settings: RenderSettings, report=None):
         """Render on the calling thread (the CLI); returns the RenderResult."""

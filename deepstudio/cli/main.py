@@ -29,6 +29,9 @@ COMMAND_MODULES = (
     "deepstudio.cli.verify",
     "deepstudio.cli.consent",
     "deepstudio.cli.evaluate",
+    "deepstudio.cli.faceswap",
+    "deepstudio.cli.lipsync",
+    "deepstudio.cli.project",
 )
 
 

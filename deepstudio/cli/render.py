@@ -29,7 +29,7 @@ def add_encode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--codec", choices=["h264", "h265", "prores", "png"], default="h264")
     p.add_argument("--crf", type=int, default=18, help="quality for h264/h265 (lower = better)")
     p.add_argument("--preset", default="medium", help="x264/x265 speed preset")
-    p.add_argument("--audio", choices=["aac", "copy", "none"], default="aac",
+    p.add_argument("--audio-codec", choices=["aac", "copy", "none"], default="aac",
                    help="re-encode the audio (aac), copy the source stream, or drop it")
 
 
@@ -37,11 +37,10 @@ def encode_settings(args: argparse.Namespace):
     from deepstudio.media.encode import EncodeSettings
 
     return EncodeSettings(codec=args.codec, quality=args.crf, preset=args.preset,
-                          audio=args.audio)
+                          audio=args.audio_codec)
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepstudio.engine.render import RenderSettings
     from deepstudio.session import Session
 
     if (args.input / "project.json").is_file():
@@ -49,14 +48,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         session = session_for_video(args.input, args.effect)
     try:
-        fps = session.project.timeline_fps()
-        total = session.project.duration_frames()
-        start = int(round(args.start * fps))
-        end = total if args.end is None else min(total, int(round(args.end * fps)))
-        if not 0 <= start < end:
-            raise UserError(f"empty range: --start {args.start} --end {args.end} "
-                            f"(the timeline lasts {float(total / fps):.2f} s)", args.input)
-        settings = RenderSettings(start, end, encode_settings(args))
+        settings = range_settings(session, args)
         bar = ProgressBar(f"Rendering {args.output.name}", args.quiet)
         result = session.render_now(args.output, settings, bar)
         bar.done()
@@ -66,6 +58,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"{result.output}: {result.frames} frames in {result.seconds:.1f} s "
               f"({result.fps:.1f} fps)")
     return 0
+
+
+def range_settings(session, args: argparse.Namespace):
+    """RenderSettings for ``--start/--end`` (seconds) and the encode options of ``args``."""
+    from deepstudio.engine.render import RenderSettings
+
+    fps = session.project.timeline_fps()
+    total = session.project.duration_frames()
+    start = round(args.start * fps)
+    end = total if args.end is None else min(total, round(args.end * fps))
+    if not 0 <= start < end:
+        raise UserError(f"empty range: --start {args.start} --end {args.end} "
+                        f"(the timeline lasts {float(total / fps):.2f} s)", args.input)
+    return RenderSettings(start, end, encode_settings(args))
 
 
 def session_for_video(path: Path, effect: str):

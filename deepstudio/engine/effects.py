@@ -85,7 +85,7 @@ class EffectProcessor:
 
 ProcessorFactory = Callable[[Effect, EffectContext], EffectProcessor]
 _FACTORIES: dict[str, ProcessorFactory] = {}
-BUILTIN_PROCESSOR_MODULES = ("deepstudio.engine.swap_effect",)
+BUILTIN_PROCESSOR_MODULES = ("deepstudio.engine.swap_effect", "deepstudio.engine.lipsync_effect")
 """Modules registering the model-based processors (imported on first use; they import torch
 only when a processor is built)."""
 

@@ -279,20 +279,36 @@ def _read_png(path: Path, flags: int) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
 
 
-def load_faceset(folder: str | Path) -> Faceset:
-    """Read a faceset written by :func:`extract_faceset`; ProjectError when it is broken."""
+def read_faceset_meta(folder: str | Path) -> dict[str, Any]:
+    """The checked faceset.json of a faceset folder; ProjectError when it is broken."""
     folder = Path(folder)
     path = folder / FACESET_FILE
     try:
         meta = json.loads(path.read_bytes())
-        version, size, entries = meta["version"], int(meta["size"]), meta["faces"]
-        identity = str(meta["identity"])
+        version = meta["version"]
+        meta["size"], meta["identity"] = int(meta["size"]), str(meta["identity"])
+        if not isinstance(meta["faces"], list):
+            raise TypeError("'faces' is not a list")
     except FileNotFoundError:
         raise ProjectError("not a faceset (no faceset.json)", folder) from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ProjectError(f"faceset description is unreadable ({exc})", path) from None
     if version > FACESET_VERSION:
         raise ProjectError(f"faceset from a newer DeepStudio (version {version})", path)
+    return meta
+
+
+def faceset_identity(folder: str | Path) -> str:
+    """The name of the person a faceset shows (without loading its images)."""
+    return read_faceset_meta(folder)["identity"]
+
+
+def load_faceset(folder: str | Path) -> Faceset:
+    """Read a faceset written by :func:`extract_faceset`; ProjectError when it is broken."""
+    folder = Path(folder)
+    path = folder / FACESET_FILE
+    meta = read_faceset_meta(folder)
+    size, entries, identity = meta["size"], meta["faces"], meta["identity"]
     if not entries:
         raise ProjectError("faceset holds no faces", path)
     faces = np.stack([_read_png(folder / "faces" / e["file"], cv2.IMREAD_COLOR)

@@ -114,7 +114,8 @@ def build_lipsync_data(footage: Sequence[SpeakerFootage], size: int,
 def train_lipsync(videos: Sequence[SpeakerFootage | Path | str], out_model: str | Path,
                   config: LipSyncTrainConfig | None = None, iters: int = 10_000,
                   device: str = "auto", progress: ProgressCallback | None = None,
-                  train_fraction: float = 0.9, cache_dir: Path | None = None) -> ModelCard:
+                  train_fraction: float = 0.9, cache_dir: Path | None = None,
+                  consent_ids: Sequence[str] = ()) -> ModelCard:
     """Train (or resume training of) the lip-sync model folder ``out_model`` on ``videos``.
 
     Returns the final model card. Raising :class:`~deepstudio.errors.Cancelled` from
@@ -124,7 +125,7 @@ def train_lipsync(videos: Sequence[SpeakerFootage | Path | str], out_model: str 
     torch_device = pick_device(device)
     config = config or LipSyncTrainConfig.for_device(torch_device)
     data_progress, train_progress = split_progress(progress, DATA_SHARE)
-    trainer = LipSyncTrainer(out_model, config, torch_device)
+    trainer = LipSyncTrainer(out_model, config, torch_device, consent_ids=consent_ids)
     data, summaries = build_lipsync_data(footage, trainer.model.arch.size, cache_dir,
                                          data_progress)
     trainer.training_data["footage"] = summaries

@@ -8,6 +8,10 @@ masks can be filled without importing mediapipe. "Left"/"right" are the subject'
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -97,7 +101,12 @@ class FaceMeshDetector:
     def __enter__(self) -> FaceMeshDetector:
         from mediapipe.python.solutions.face_mesh import FaceMesh
 
-        self._mesh = FaceMesh(**self._options)
+        with native_stderr_silenced():
+            self._mesh = FaceMesh(**self._options)
+            # The first face opens the TFLite interpreters, which log to stderr once.
+            self._mesh.process(_warm_up_face())
+        if not self.static:
+            self._mesh.reset()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -147,3 +156,35 @@ def _observation(landmark_list: Any, width: int, height: int) -> FaceObservation
     inside = ((points[:, 0] >= 0) & (points[:, 0] < width)
               & (points[:, 1] >= 0) & (points[:, 1] < height))
     return FaceObservation(points, BBox.from_points(points), float(inside.mean()))
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send the process's stderr (file descriptor 2) to /dev/null for a moment.
+
+    MediaPipe's C++ side prints TFLite and absl log lines ("Created TensorFlow Lite XNNPACK
+    delegate", "Feedback manager requires...") while a graph starts; they mean nothing to
+    people. Python-level logging is unaffected outside the block.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            sys.stderr.flush()
+            os.dup2(null.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
+def _warm_up_face() -> np.ndarray:
+    """A real face to start the graph with (scikit-image's astronaut portrait, cropped)."""
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut()[:256, 128:384])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,11 +138,13 @@ class LipSyncTrainer:
     """Owns the networks, optimizers and device for one model folder."""
 
     def __init__(self, model_dir: str | Path, config: LipSyncTrainConfig,
-                 device: torch.device, training_data: dict[str, Any] | None = None) -> None:
+                 device: torch.device, training_data: dict[str, Any] | None = None,
+                 consent_ids: Sequence[str] = ()) -> None:
         self.model_dir = Path(model_dir)
         self.config = config
         self.device = device
         self.training_data = training_data or {}
+        self.consent_ids = list(consent_ids)
         self.rng = np.random.default_rng(config.seed)
         torch.manual_seed(config.seed)
         self.state = TrainState()
@@ -309,6 +312,7 @@ class LipSyncTrainer:
         card.kwargs = self.model.card_kwargs()
         card.iterations = self.state.iteration
         card.loss_history = list(self.state.history)
+        card.consent_ids = list(dict.fromkeys([*card.consent_ids, *self.consent_ids]))
         card.training_data = {**card.training_data, **self.training_data,
                               "config": asdict(self.config)}
         optimizer_state = {name: opt.state_dict() for name, opt in self._optimizers().items()}

@@ -1,0 +1,153 @@
+"""Face swap from the command line: ``faceset extract``, ``train`` and ``swap``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from deepstudio.cli.ledger import add_ledger_options, bind_face, ledger_identity, pick_track
+from deepstudio.cli.main import add_quiet
+from deepstudio.cli.progress import ProgressBar
+from deepstudio.cli.render import add_encode_options, range_settings
+
+
+def register(subparsers) -> None:
+    faceset = subparsers.add_parser("faceset", help="extract aligned faces for training")
+    fsub = faceset.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = fsub.add_parser("extract", help="extract one person's faces from a video")
+    p.add_argument("input", type=Path, help="video of the person")
+    p.add_argument("--identity", required=True, help="the person's name")
+    p.add_argument("-o", "--output", type=Path, required=True, help="faceset folder")
+    p.add_argument("--track", type=int, help="face track (default: the longest)")
+    p.add_argument("--max-faces", type=int, help="keep at most this many faces")
+    add_quiet(p)
+    p.set_defaults(run=extract)
+
+    p = subparsers.add_parser("train", help="train a face-swap model on two facesets")
+    p.add_argument("--src", type=Path, required=True, help="faceset of the person to show")
+    p.add_argument("--dst", type=Path, required=True, help="faceset of the person replaced")
+    p.add_argument("-o", "--output", type=Path, required=True, help="model folder (.dsmodel)")
+    p.add_argument("--res", type=int, help="resolution (default: 64 on CPU, 128 on CUDA)")
+    p.add_argument("--iters", type=int, default=100_000, help="total iterations")
+    p.add_argument("--minutes", type=float, help="stop (and save) after this many minutes")
+    p.add_argument("--arch", choices=["df", "liae"], default="df")
+    p.add_argument("--gan", type=float, default=0.1, help="adversarial loss weight")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--project", type=Path, required=True,
+                   help="project holding both people's 'train' consent")
+    add_quiet(p)
+    p.set_defaults(run=train)
+
+    p = subparsers.add_parser("swap", help="render a video with a trained face-swap model")
+    p.add_argument("input", type=Path, help="video whose face is replaced")
+    p.add_argument("--model", type=Path, required=True, help="model folder (.dsmodel)")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--track", type=int, help="face track to replace (default: the longest)")
+    p.add_argument("--strength", type=float, default=1.0)
+    p.add_argument("--colour", choices=["reinhard", "histogram", "none"], default="reinhard")
+    p.add_argument("--blend", choices=["feather", "poisson"], default="feather")
+    p.add_argument("--start", type=float, default=0.0, metavar="S")
+    p.add_argument("--end", type=float, default=None, metavar="S")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    add_ledger_options(p, "the person in INPUT (default: the model's target person)")
+    add_encode_options(p)
+    add_quiet(p)
+    p.set_defaults(run=swap)
+
+
+def extract(args: argparse.Namespace) -> int:
+    from deepstudio.engine.faceset import FaceFilters, extract_faceset
+    from deepstudio.media.probe import probe
+
+    probe(args.input, require_video=True)
+    bar = ProgressBar(f"Extracting {args.identity}", args.quiet)
+    info = extract_faceset(args.input, args.output, args.identity, args.track,
+                           progress=bar, filters=FaceFilters(max_faces=args.max_faces))
+    bar.done()
+    print(f"{info.path}: {info.faces} faces of {info.identity} from track #{info.track_id} "
+          f"({info.frames_seen} frames seen; dropped {json.dumps(info.rejected)})")
+    print("pose range (degrees): " + ", ".join(
+        f"{k} {v[0]:.0f}..{v[1]:.0f}" for k, v in info.pose_range.items()))
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    from deepstudio.engine.faceset import faceset_identity
+    from deepstudio.engine.train_faceswap import train_faceswap
+    from deepstudio.models.faceswap.trainer import TrainConfig
+
+    consent_ids = [ledger_identity(args.project, faceset_identity(f), "train")[1].id
+                   for f in (args.src, args.dst)]
+    bar = ProgressBar(f"Training {args.output.name}", args.quiet)
+    progress = deadline(bar, args.minutes)
+    config = TrainConfig(architecture=args.arch, gan_weight=args.gan)
+    result = train_faceswap(args.src, args.dst, args.output, res=args.res, iters=args.iters,
+                            device=args.device, progress=progress, consent_ids=consent_ids,
+                            config=config)
+    bar.done()
+    state = "stopped" if result.cancelled else "finished"
+    print(f"{result.model_dir}: {state} at iteration {result.iterations} "
+          f"(losses {', '.join(f'{k} {v:.4f}' for k, v in result.losses.items())})")
+    return 0
+
+
+def deadline(bar: ProgressBar, minutes: float | None):
+    """A progress callback that also stops the work (it saves) after ``minutes``."""
+    import time
+
+    from deepstudio.errors import Cancelled
+
+    if minutes is None:
+        return bar
+    stop_at = time.monotonic() + minutes * 60
+
+    def report(progress) -> None:
+        bar(progress)
+        if time.monotonic() > stop_at:
+            raise Cancelled()
+
+    return report
+
+
+def swap(args: argparse.Namespace) -> int:
+    from deepstudio.cli.render import session_for_video
+    from deepstudio.core.commands import AddEffect, AddIdentity, AddModel
+    from deepstudio.core.effects import default_params
+    from deepstudio.core.project import Effect, ModelRef
+    from deepstudio.errors import ModelFileError
+    from deepstudio.models.checkpoint import load_card
+    from deepstudio.types import new_id
+
+    card = load_card(args.model)
+    if len(card.identities) < 2:
+        raise ModelFileError("is not a face-swap model (it knows fewer than two people)",
+                             args.model)
+    shown, replaced = card.identities[0], card.identities[1]
+    target, _ = ledger_identity(args.project, args.identity or replaced, "swap")
+    source, _ = ledger_identity(args.project, shown, "swap")
+    session = session_for_video(args.input, "none")
+    try:
+        media_id = next(iter(session.project.media))
+        bar = ProgressBar(f"Swapping {args.input.name}", args.quiet)
+        track = pick_track(session.analyze_now(media_id, bar), args.track, args.input)
+        bind_face(session, media_id, track, target)
+        if source.id != target.id:
+            session.do(AddIdentity(source))
+        model_id = new_id("model")
+        session.do(AddModel(ModelRef(model_id, args.model.stem, "faceswap",
+                                     str(args.model.resolve()), "")))
+        clip = session.project.tracks[0].clips[0]
+        params = {**default_params("face_swap"), "model": model_id, "identity": shown,
+                  "strength": args.strength, "colour": args.colour, "blend": args.blend}
+        session.do(AddEffect(Effect(new_id("effect"), "face_swap", session.project.tracks[0].id,
+                                    track, media_id, clip.start, clip.end, params)))
+        session.device = args.device
+        result = session.render_now(args.output, range_settings(session, args), bar)
+        bar.done()
+    finally:
+        session.close()
+    print(f"{result.output}: {result.frames} frames in {result.seconds:.1f} s "
+          f"({result.fps:.1f} fps); {shown} shown in place of {target.name}")
+    return 0
+

@@ -1,0 +1,55 @@
+"""``deepstudio new`` and ``deepstudio import``: make a project and bring media in."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from deepstudio.cli.main import add_quiet
+from deepstudio.cli.progress import ProgressBar
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("new", help="create an empty project folder (Name.dstudio)")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--name", help="project name (default: the folder name)")
+    p.set_defaults(run=new)
+    p = subparsers.add_parser("import", help="add media to a project (placed on the timeline "
+                                             "and analysed)")
+    p.add_argument("project", type=Path)
+    p.add_argument("media", type=Path, nargs="+")
+    p.add_argument("--no-analyse", action="store_true", help="skip the face analysis")
+    add_quiet(p)
+    p.set_defaults(run=import_media)
+
+
+def new(args: argparse.Namespace) -> int:
+    from deepstudio.session import Session
+
+    name = args.name or args.folder.name.removesuffix(".dstudio")
+    Session.create(args.folder, name).close()
+    print(f"created {args.folder}")
+    return 0
+
+
+def import_media(args: argparse.Namespace) -> int:
+    from deepstudio.session import Session
+
+    session = Session.open(args.project)
+    try:
+        for path in args.media:
+            media_id = session.import_media(path)
+            session.add_clip_for_media(media_id)
+            media = session.project.media[media_id]
+            line = f"{path.name}: {media.frame_count} frames, {media.width}x{media.height}"
+            if media.has_video and not args.no_analyse:
+                bar = ProgressBar(f"Analysing {path.name}", args.quiet)
+                tracks = session.analyze_now(media_id, bar).summary()["tracks"]
+                bar.done()
+                line += "; face tracks: " + (", ".join(
+                    f"#{t['id']} (frames {t['first']}-{t['last']})" for t in tracks) or "none")
+            print(line)
+        session.save()
+    finally:
+        session.close()
+    return 0
