@@ -9,8 +9,11 @@ Design (all sizes at the nominal, unscaled resolution):
   of the chips carry a known sign pattern (the *sync*, used to find the phase and the scale);
   the rest carry the 96 payload + CRC bits after a rate-1/3 convolutional code (306 code
   bits), each code bit spread over two or three chips with pseudo-random signs.
-* The chip image is low-pass filtered (periodic Gaussian) so the mark lives in the mid-low
-  spatial frequencies that survive H.264 at CRF 28 and a 50 % downscale, with no hard edges.
+* The chip image is band-pass filtered (periodic Gaussians, :func:`chip_filter`): the mark
+  lives in the mid frequencies that survive H.264 at CRF 28 and a 50 % downscale, with no hard
+  edges, and leaves out the coarse frequencies where the host picture would drown it. The
+  detector correlates with the same filter (a matched filter), which measured ~+1.5 dB of
+  code-bit SNR over plain chip sums after crop + downscale + CRF 28.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ GRID = TILE // CHIP
 SYNC_CHIPS = GRID * GRID // 4
 DATA_CHIPS = GRID * GRID - SYNC_CHIPS
 CODED_BITS = coded_length(CODE_BITS)
-SMOOTH_SIGMA = 1.6
+SMOOTH_SIGMA = 1.2
+LOW_CUT_SIGMA = 4.0
 _KEY = 0x0DEE_5D10_5A7E_2026
 
 
@@ -44,13 +48,32 @@ def chip_layout() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return sync, data, data_bit, signs
 
 
+@lru_cache(maxsize=1)
+def chip_filter() -> np.ndarray:
+    """The tile's band-pass (rfft2 layout): Gaussian low-pass times a Gaussian low cut.
+
+    The low-pass keeps the mark in the frequencies that survive H.264 and a 50 % downscale;
+    the low cut drops the coarse frequencies where natural images hold most of their energy
+    (there the mark would only cost PSNR and be drowned by the host image).
+    """
+    fy = np.fft.fftfreq(TILE)[:, None]
+    fx = np.fft.rfftfreq(TILE)[None, :]
+    f2 = fy**2 + fx**2
+    low_pass = np.exp(-2.0 * (np.pi * SMOOTH_SIGMA) ** 2 * f2)
+    return (low_pass * (1.0 - np.exp(-2.0 * (np.pi * LOW_CUT_SIGMA) ** 2 * f2))).astype(np.float32)
+
+
 def _render_chips(chips: np.ndarray) -> np.ndarray:
     """Chip values (GRID*GRID,) -> smooth periodic tile (TILE, TILE) float32."""
     grid = chips.reshape(GRID, GRID).astype(np.float32)
     tile = np.kron(grid, np.ones((CHIP, CHIP), dtype=np.float32))
-    freq = np.fft.fftfreq(TILE)
-    gauss = np.exp(-2.0 * (np.pi * SMOOTH_SIGMA) ** 2 * (freq[:, None] ** 2 + freq[None, :] ** 2))
-    return np.fft.ifft2(np.fft.fft2(tile) * gauss).real.astype(np.float32)
+    return band_pass(tile)
+
+
+def band_pass(tile: np.ndarray) -> np.ndarray:
+    """A periodic TILE x TILE image filtered with :func:`chip_filter` (also the detector's
+    matched filter: the filter is symmetric, so it is its own adjoint)."""
+    return np.fft.irfft2(np.fft.rfft2(tile) * chip_filter(), s=tile.shape).astype(np.float32)
 
 
 def payload_tile(payload: int) -> np.ndarray:
