@@ -84,7 +84,7 @@ class FacesetView(QWidget):
         self.picker = QComboBox()
         self.picker.setMinimumContentsLength(18)
         self.picker.currentIndexChanged.connect(
-            lambda i: self.show_faceset(self.picker.itemData(i)))
+            lambda i: self.show_faceset(self._picked(i)))
         reload = QToolButton()
         reload.setText("⟳")
         reload.setAutoRaise(True)
@@ -128,7 +128,7 @@ class FacesetView(QWidget):
         self.picker.blockSignals(True)
         self.picker.clear()
         for folder in folders:
-            self.picker.addItem(folder.name, folder)
+            self.picker.addItem(folder.name, str(folder))
         self.picker.blockSignals(False)
         target = keep if keep in folders else (folders[0] if folders else None)
         if target is not None:
@@ -145,10 +145,10 @@ class FacesetView(QWidget):
                                  "pane." if folder is None else "faceset.json is missing or "
                                  "damaged")
             return
-        if self.picker.currentData() != folder:
-            index = self.picker.findData(folder)
+        if self._picked(self.picker.currentIndex()) != folder:
+            index = self.picker.findData(str(folder))
             if index < 0:
-                self.picker.addItem(folder.name, folder)
+                self.picker.addItem(folder.name, str(folder))
                 index = self.picker.count() - 1
             self.picker.blockSignals(True)
             self.picker.setCurrentIndex(index)
@@ -163,6 +163,10 @@ class FacesetView(QWidget):
                             f"{entry.get('sharpness', 0):.0f}")
             item.setSizeHint(QSize(THUMB + 6, THUMB + 6))
             self.grid.addItem(item)
+
+    def _picked(self, index: int) -> Path | None:
+        data = self.picker.itemData(index)
+        return Path(data) if data else None
 
     def face_count(self) -> int:
         return self.grid.count()

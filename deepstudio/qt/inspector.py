@@ -108,6 +108,10 @@ class Inspector(QScrollArea):
             hint = QLabel("Select a clip, an effect or a face track\non the timeline.")
             hint.setObjectName("PaneHint")
             form.addRow(hint)
+        old = self.takeWidget()
+        if old is not None:  # an editor of it may be mid-signal (its edit caused this rebuild)
+            old.hide()
+            old.deleteLater()
         self.setWidget(body)
 
     # --- clip ------------------------------------------------------------------------------

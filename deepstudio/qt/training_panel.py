@@ -299,7 +299,7 @@ class TrainingPanel(QWidget):
             for folder in folders:
                 meta = read_faceset_meta(folder) or {}
                 combo.addItem(f"{meta.get('identity', '?')} · {folder.name} "
-                              f"({len(meta.get('faces', []))} faces)", folder)
+                              f"({len(meta.get('faces', []))} faces)", str(folder))
             index = combo.findData(keep)
             combo.setCurrentIndex(index if index >= 0 else -1)
             combo.blockSignals(False)
@@ -310,8 +310,8 @@ class TrainingPanel(QWidget):
         self._update_buttons()
 
     def choose(self, source: Path, target: Path, name: str) -> None:
-        self.source.setCurrentIndex(self.source.findData(source))
-        self.target.setCurrentIndex(self.target.findData(target))
+        self.source.setCurrentIndex(self.source.findData(str(source)))
+        self.target.setCurrentIndex(self.target.findData(str(target)))
         self.name.setText(name)
 
     def model_dir(self) -> Path | None:
@@ -352,7 +352,8 @@ class TrainingPanel(QWidget):
         resuming = self._resumable()
         try:
             job = self.session.train_faceswap(
-                self.source.currentData(), self.target.currentData(), self.name.text().strip(),
+                Path(self.source.currentData()), Path(self.target.currentData()),
+                self.name.text().strip(),
                 self.iterations.value(), self.resolution.currentData(),
                 self.device.currentData())
         except ConsentError as exc:
