@@ -45,6 +45,7 @@ _MIN_SCALE, _MAX_SCALE = 0.2, 3.0
 _HIGHPASS_SIGMA = 2.2
 _SEEDS = 3
 _ENERGY_FLOOR = 0.5
+_CHIP_CLIP = 2.5
 WHITEN_BOX = 7
 
 
@@ -217,7 +218,7 @@ def _decode(cand: _Candidate) -> tuple[int | None, float]:
     sync, data, data_bit, signs = chip_layout()
     aligned = band_pass(np.roll(cand.fold, (-cand.shift[0], -cand.shift[1]), axis=(0, 1)))
     chips = aligned.reshape(GRID, CHIP, GRID, CHIP).sum(axis=(1, 3)).ravel() * signs
-    soft = np.bincount(data_bit, weights=chips[data], minlength=CODED_BITS)
+    soft = np.bincount(data_bit, weights=_clip_outliers(chips[data]), minlength=CODED_BITS)
     payload = decode_payload(viterbi_decode(soft, CODE_BITS))
     if payload is not None:
         truth = conv_encode(encode_payload(payload)).astype(bool)
@@ -226,3 +227,16 @@ def _decode(cand: _Candidate) -> tuple[int | None, float]:
     snr = float(np.mean(sync_vals)) / (float(np.std(sync_vals)) + 1e-9)
     chips_per_bit = DATA_CHIPS / CODED_BITS
     return None, 0.5 * (1 + math.erf(max(0.0, snr) * math.sqrt(chips_per_bit / 2)))
+
+
+def _clip_outliers(values: np.ndarray) -> np.ndarray:
+    """Values limited to ``_CHIP_CLIP`` robust standard deviations.
+
+    A few chips that sit on strong edges of the host picture carry large wrong values; left
+    alone they out-vote the other chips of their code bit and Viterbi fails on an otherwise
+    good read (seen after crop + downscale + CRF 28 at ~88 % raw bit accuracy).
+    """
+    centre = float(np.median(values))
+    spread = 1.4826 * float(np.median(np.abs(values - centre))) + 1e-12
+    limit = _CHIP_CLIP * spread
+    return np.clip(values, -limit, limit)
