@@ -167,8 +167,8 @@ class AddMedia(Command):
 
 @dataclass
 class RemoveMedia(Command):
-    """Remove media no clip or effect uses (as picture, face source or audio parameter);
-    face tracks of it leave their identities."""
+    """Remove media no clip or effect uses (as picture or face source); face tracks of it
+    leave their identities."""
 
     media_id: Id
     text = "Remove media"
@@ -181,7 +181,6 @@ class RemoveMedia(Command):
         item = _lookup(project.media, self.media_id, "media")
         users = [c.id for c in project.clips_using_media(self.media_id)]
         users += [e.id for e in project.effects.values() if e.media_id == self.media_id]
-        users += [e.id for e in _effects_referencing(project, ("audio",), self.media_id)]
         if users:
             raise CommandError(f"{item.path}: still used by {len(users)} clip(s)/effect(s) "
                                f"on the timeline ({users[0]} …); delete them first")
@@ -430,6 +429,12 @@ def _check_effect_range(start: int, end: int) -> None:
         raise CommandError(f"effect range {start}..{end} is empty or before frame 0")
 
 
+def _is_audio_clip(project: Project, clip_id: Id) -> bool:
+    """Whether ``clip_id`` names a timeline clip whose media carries audio."""
+    return any(c.id == clip_id and project.media[c.media_id].has_audio
+               for _, c in project.clips())
+
+
 def _checked_params(project: Project, type_id: str, params: dict[str, Any]) -> dict[str, Any]:
     """Complete and check parameters; model and audio parameters must name a model / audio
     media of this project."""
@@ -443,9 +448,9 @@ def _checked_params(project: Project, type_id: str, params: dict[str, Any]) -> d
             continue
         if spec.kind == "model" and ref not in project.models:
             raise CommandError(f"effect {type_id!r} parameter {spec.name!r}: no model {ref}")
-        if spec.kind == "audio" and not (ref in project.media and project.media[ref].has_audio):
+        if spec.kind == "audio" and not _is_audio_clip(project, ref):
             raise CommandError(f"effect {type_id!r} parameter {spec.name!r}: "
-                               f"no media with audio {ref}")
+                               f"no clip with audio {ref}")
     return full
 
 

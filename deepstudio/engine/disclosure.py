@@ -56,7 +56,21 @@ def required_consents(project: Project, on: date | None = None) -> tuple[str, ..
                 f"face track #{effect.face_track} of {spec.label} effect {effect.id} belongs to "
                 "no identity: name the person and record their consent first")
         ids.append(require_consent(identity, spec.consent_scope, on).id)
+        if "identity" in effect.params:  # the person a swap model renders into the shot
+            ids.append(_rendered_person_consent(project, effect, spec, on))
     return tuple(dict.fromkeys(ids))
+
+
+def _rendered_person_consent(project: Project, effect, spec, on: date | None) -> str:
+    name = effect.params.get("identity") or ""
+    if not name:
+        raise ConsentError(f"{spec.label} effect {effect.id}: choose the person the model "
+                           "renders (its 'Render as' identity)")
+    person = next((i for i in project.identities.values() if i.name == name), None)
+    if person is None:
+        raise ConsentError(f"{spec.label} effect {effect.id} renders {name!r}, who is not an "
+                           "identity of this project: add them and record their consent")
+    return require_consent(person, spec.consent_scope, on).id
 
 
 class Disclosure:

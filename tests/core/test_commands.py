@@ -273,12 +273,12 @@ def test_snap_targets_are_clip_edges_and_playhead(project: Project) -> None:
     assert 60 in snap_targets(project) and 90 in snap_targets(project)
 
 
-def test_remove_media_refused_while_an_audio_parameter_uses_it(project: Project) -> None:
+def test_audio_parameter_names_a_clip_with_audio(project: Project) -> None:
     AddEffect(Effect(Id("e2"), AUDIO_FX.type_id, Id("V1"), None, None, 0, 10,
-                     {"audio": "ma"})).apply(project)
-    DeleteClip(Id("c3")).apply(project)
-    with pytest.raises(CommandError, match="still used by 1 clip"):
-        RemoveMedia(Id("ma")).apply(project)
+                     {"audio": "c3"})).apply(project)
+    with pytest.raises(CommandError, match="no clip with audio"):
+        AddEffect(Effect(Id("e3"), AUDIO_FX.type_id, Id("V1"), None, None, 0, 10,
+                         {"audio": "ma"})).apply(project)  # a media id, not a clip
 
 
 def test_effects_of_unknown_types_do_not_block_edits(project: Project) -> None:
