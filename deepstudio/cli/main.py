@@ -22,16 +22,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 COMMAND_MODULES = (
     "deepstudio.cli.gui",
+    "deepstudio.cli.project",
     "deepstudio.cli.analyze",
     "deepstudio.cli.render",
-    "deepstudio.cli.bench",
-    "deepstudio.cli.demo",
-    "deepstudio.cli.verify",
     "deepstudio.cli.consent",
-    "deepstudio.cli.evaluate",
     "deepstudio.cli.faceswap",
     "deepstudio.cli.lipsync",
-    "deepstudio.cli.project",
+    "deepstudio.cli.evaluate",
+    "deepstudio.cli.verify",
+    "deepstudio.cli.bench",
+    "deepstudio.cli.demo",
 )
 
 
