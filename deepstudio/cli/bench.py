@@ -28,6 +28,9 @@ def register(subparsers) -> None:
                    help="also measure peak memory rendering a generated 10-minute 1080p clip "
                         "(takes several minutes)")
     p.add_argument("--memory-minutes", type=float, default=10.0, help=argparse.SUPPRESS)
+    p.add_argument("--swap", action="store_true",
+                   help="also render the clip with a 64-px face-swap model (an untrained one: "
+                        "it runs as fast as a trained one)")
     p.add_argument("--json", type=Path, help="also write the figures as JSON")
     p.set_defaults(run=run)
 
@@ -39,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         clip = args.input or generated_clip(work / "generated.mp4")
         figures["clip"] = str(clip)
         figures.update(speed_figures(clip, work, args.crf, args.preset))
+        if args.swap:
+            figures.update(swap_figures(clip, work, args.crf, args.preset))
         if args.memory:
             figures.update(memory_figures(work, args.memory_minutes))
     for key, value in figures.items():
@@ -100,7 +105,64 @@ def speed_figures(clip: Path, work: Path, crf: int, preset: str) -> dict[str, ob
     plain_s = time.perf_counter() - t
     out["ffmpeg_transcode_fps"] = info.frame_count / plain_s
     out["render_vs_transcode_time"] = render_s / plain_s
+    out["watermark_share_of_render"] = watermark_seconds(clip, 60) / 60 * info.frame_count \
+        / render_s
     return out
+
+
+def watermark_seconds(clip: Path, frames: int) -> float:
+    """Wall time of embedding the watermark into ``frames`` frames of the clip."""
+    from deepstudio.media.decode import VideoReader
+    from deepstudio.provenance.watermark import WatermarkEmbedder
+
+    with VideoReader(clip) as reader:
+        images = [f for _, f in reader.frames(0, frames)]
+    embedder = WatermarkEmbedder(0x1234_5678_9ABC_DEF0, reader.info.width, reader.info.height)
+    embedder.embed(images[0])
+    t = time.perf_counter()
+    for image in images:
+        embedder.embed(image)
+    return (time.perf_counter() - t) * frames / len(images)
+
+
+def swap_figures(clip: Path, work: Path, crf: int, preset: str) -> dict[str, object]:
+    """Render fps of the clip with the face-swap effect (batched model inference).
+
+    The benchmark records its own consent for the person in the clip: the output is a
+    throw-away file in a temporary folder, deleted when the benchmark ends."""
+    from deepstudio.cli.ledger import pick_track
+    from deepstudio.cli.render import session_for_video
+    from deepstudio.core.commands import AddConsent, AddEffect, AddIdentity, AddModel
+    from deepstudio.core.effects import default_params
+    from deepstudio.core.project import ConsentRecord, Effect, FaceTrackRef, Identity, ModelRef
+    from deepstudio.engine.render import RenderSettings
+    from deepstudio.media.encode import EncodeSettings
+    from deepstudio.models.faceswap.bench import untrained_model
+    from deepstudio.types import new_id
+
+    model = work / "bench.dsmodel"
+    shown, _ = untrained_model(str(model), 64, "auto")
+    session = session_for_video(clip, "none")
+    session.cache_dir = work / "cache"
+    media_id = next(iter(session.project.media))
+    track = pick_track(session.analyze_now(media_id), None, clip)
+    for name, faces in (("bench person", [FaceTrackRef(media_id, track)]), (shown, [])):
+        identity = new_id("identity")
+        session.do(AddIdentity(Identity(identity, name, faces)))
+        session.do(AddConsent(identity, ConsentRecord(
+            new_id("consent"), name, "deepstudio bench (output discarded)",
+            time.strftime("%Y-%m-%d"), ["swap"])))
+    session.do(AddModel(ModelRef("model-bench", "bench", "faceswap", str(model), "")))
+    clip_ref = session.project.tracks[0].clips[0]
+    params = {**default_params("face_swap"), "model": "model-bench", "identity": shown}
+    session.do(AddEffect(Effect(new_id("effect"), "face_swap", session.project.tracks[0].id,
+                                track, media_id, clip_ref.start, clip_ref.end, params)))
+    t = time.perf_counter()
+    result = session.render_now(work / "swap.mp4", RenderSettings(
+        0, None, EncodeSettings(quality=crf, preset=preset)))
+    seconds = time.perf_counter() - t
+    session.close()
+    return {"render_swap_fps": result.frames / seconds}
 
 
 def memory_figures(work: Path, minutes: float) -> dict[str, object]:

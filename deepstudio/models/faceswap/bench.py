@@ -22,15 +22,29 @@ def _noise_identity(name: str, n: int, size: int, rng: np.random.Generator) -> I
     return IdentityData(name, faces, ones, np.zeros_like(ones))
 
 
-def run(resolution: int, iterations: int, device: str, batch_size: int,
-        architecture: str) -> dict[str, float]:
-    """Seconds per training iteration (after one warm-up) and milliseconds per swapped face."""
+def _trainer(model_dir: str, resolution: int, device: str, batch_size: int,
+             architecture: str) -> tuple[FaceSwapTrainer, list[IdentityData]]:
     rng = np.random.default_rng(0)
     data = [_noise_identity(n, 32, resolution, rng) for n in ("a", "b")]
     config = TrainConfig(architecture=architecture, resolution=resolution,
                          batch_size=batch_size, checkpoint_every_s=1e9, preview_every_s=1e9)
+    return FaceSwapTrainer(model_dir, data, config, device=device), data
+
+
+def untrained_model(model_dir: str, resolution: int = 64, device: str = "auto") -> list[str]:
+    """Save a swap model after one step on noise: it runs exactly as fast as a trained one of
+    the same size, for speed measurements. Returns its identity names."""
+    trainer, data = _trainer(model_dir, resolution, device, 8, "df")
+    trainer.train(1)
+    return [d.name for d in data]
+
+
+def run(resolution: int, iterations: int, device: str, batch_size: int,
+        architecture: str) -> dict[str, float]:
+    """Seconds per training iteration (after one warm-up) and milliseconds per swapped face."""
     with tempfile.TemporaryDirectory() as folder:
-        trainer = FaceSwapTrainer(f"{folder}/bench.dsmodel", data, config, device=device)
+        trainer, data = _trainer(f"{folder}/bench.dsmodel", resolution, device, batch_size,
+                                 architecture)
         trainer.train(1)
         start = time.perf_counter()
         trainer.train(1 + iterations)
