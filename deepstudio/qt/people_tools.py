@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMenu
 
 from deepstudio.core.project import FaceTrackRef
@@ -58,9 +58,15 @@ class PeopleTools:
         docks["identities"] = window._dock("Identities", self.identities, left)
         docks["facesets"] = window._dock("Facesets", self.facesets, right)
         docks["training"] = window._dock("Training", self.training, right)
-        window.tabifyDockWidget(docks["media"], docks["identities"])
-        window.tabifyDockWidget(docks["inspector"], docks["facesets"])
-        window.tabifyDockWidget(docks["facesets"], docks["training"])
+        # tabified once the window is laid out: tabifying during construction leaves stale
+        # tab bars painted over the docks (Qt 6.11)
+        QTimer.singleShot(0, self._tabify)
+
+    def _tabify(self) -> None:
+        docks = self.window.docks
+        self.window.tabifyDockWidget(docks["media"], docks["identities"])
+        self.window.tabifyDockWidget(docks["inspector"], docks["facesets"])
+        self.window.tabifyDockWidget(docks["inspector"], docks["training"])
         docks["media"].raise_()
         docks["inspector"].raise_()
 
@@ -81,7 +87,8 @@ class PeopleTools:
 
     def raise_dock(self, name: str) -> None:
         dock = self.window.docks[name]
-        dock.show()
+        if not dock.isVisible():
+            dock.show()
         dock.raise_()
 
     # --- forwarded from the window ---------------------------------------------------------

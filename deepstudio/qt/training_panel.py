@@ -111,7 +111,7 @@ class LossPlot(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         painter.setFont(font)
-        plot = QRectF(self.rect()).adjusted(44, 10, -10, -22)
+        plot = QRectF(self.rect()).adjusted(44, 26, -10, -22)  # legend above, axis below
         points = [p for curve in self.curves.values() for p in curve]
         painter.setPen(QPen(QColor("#2c2e33"), 1))
         for k in range(5):
@@ -153,9 +153,8 @@ class LossPlot(QWidget):
             if len(curve) == 1:
                 painter.drawEllipse(at(*curve[0]), 2, 2)
             painter.drawPath(path)
-            painter.drawLine(QPointF(legend_x, plot.top() + 8),
-                             QPointF(legend_x + 14, plot.top() + 8))
-            painter.drawText(QPointF(legend_x + 18, plot.top() + 12), name)
+            painter.drawLine(QPointF(legend_x, 12), QPointF(legend_x + 14, 12))
+            painter.drawText(QPointF(legend_x + 18, 16), name)
             legend_x += 26 + painter.fontMetrics().horizontalAdvance(name)
         painter.end()
 
