@@ -47,6 +47,8 @@ class Job:
     error: str | None = None
     result: Any = None
     preview: Any = None
+    progress: Progress | None = None
+    """The last report as sent (training reports carry losses and iterations per second)."""
     log: list[str] = field(default_factory=list)
     created: float = field(default_factory=time.time)
     future: Future | None = field(default=None, repr=False)
@@ -118,6 +120,7 @@ class JobManager:
             nonlocal last_emit
             if job.cancel_requested:
                 raise Cancelled()
+            job.progress = progress
             job.fraction = max(0.0, min(1.0, progress.fraction))
             job.message = progress.message
             job.preview = progress.preview if progress.preview is not None else job.preview

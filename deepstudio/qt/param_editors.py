@@ -69,22 +69,16 @@ def model_picker(project: Project, effect: Effect, value: Any, commit: Commit,
 
 
 def audio_picker(project: Project, value: Any, commit: Commit) -> QComboBox:
-    """The clips on audio tracks (the parameter stores their media id)."""
+    """The clips with audio on audio tracks (the parameter stores the clip id)."""
+    fps = float(project.timeline_fps())
     combo = QComboBox()
     combo.addItem("None", None)
-    tracks_of: dict[str, list[str]] = {}
     for track, clip in project.clips():
         if track.kind == "audio" and project.media[clip.media_id].has_audio:
-            names = tracks_of.setdefault(clip.media_id, [])
-            if track.name not in names:
-                names.append(track.name)
-    for media_id, names in tracks_of.items():
-        combo.addItem(f"{Path(project.media[media_id].path).name} · {', '.join(names)}",
-                      media_id)
+            name = Path(project.media[clip.media_id].path).name
+            combo.addItem(f"{name} · {track.name} at {clip.start / fps:.2f} s", clip.id)
     if value is not None and combo.findData(value) < 0:
-        media = project.media.get(value)
-        combo.addItem(f"{Path(media.path).name} (not on an audio track)" if media else
-                      f"missing media {value}", value)
+        combo.addItem(f"missing clip {value}", value)
     combo.setCurrentIndex(max(0, combo.findData(value)))
     combo.currentIndexChanged.connect(lambda i: commit(combo.itemData(i)))
     return combo
