@@ -306,17 +306,22 @@ class FaceSwapTrainer:
 
     @torch.no_grad()
     def preview(self) -> np.ndarray:
-        """Grid of the first source faces, first target faces, and those targets swapped."""
+        """Grid of the first source faces, first target faces, and those targets swapped.
+
+        The swapped row blends the generated face into the target through the predicted mask,
+        as the render will.
+        """
         k = min(PREVIEW_FACES, *(len(d.faces) for d in self.data[:2]))
         sources, targets = self.data[0].faces[:k], self.data[1].faces[:k]
         inputs = _to_tensor(targets.astype(np.float32) / 255, self.device)
         self.net.eval()
         try:
             with autocast(self.device):
-                swapped, _ = self.net(inputs, 0)
+                swapped, mask = self.net(inputs, 0)
         finally:
             self.net.train()
-        swapped_u8 = (swapped.float().clamp(0, 1) * 255).round().byte()
+        blended = swapped.float() * mask.float() + inputs * (1 - mask.float())
+        swapped_u8 = (blended.clamp(0, 1) * 255).round().byte()
         return preview_grid(sources, targets, swapped_u8.permute(0, 2, 3, 1).cpu().numpy())
 
     @torch.no_grad()
