@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -37,6 +36,7 @@ import torch
 from torch import nn
 
 from deepstudio.errors import ModelFileError
+from deepstudio.persistence.atomic import atomic_write_bytes
 
 FORMAT_VERSION = 1
 MODEL_SUFFIX = ".dsmodel"
@@ -144,27 +144,6 @@ def card_sha256(model_dir: str | Path) -> str:
         raise ModelFileError(f"cannot read ({exc.strerror or exc})", path) from exc
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write a temp file beside ``path``, fsync it, then os.replace it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable (not on every OS)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 def _split_tensors(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
     """Nested state -> JSON tree with tensors replaced by ``{"__tensor__": key}``.
 
@@ -239,13 +218,13 @@ def save_checkpoint(model_dir: str | Path, model: nn.Module, card: ModelCard,
         payloads[TRAIN_STATE] = json.dumps(state).encode()
     card.files = {}
     for name, data in payloads.items():
-        _atomic_write(model_dir / name, data)
+        atomic_write_bytes(model_dir / name, data)
         card.files[name] = hashlib.sha256(data).hexdigest()
     for stale in {OPTIMIZER, TRAIN_STATE} - payloads.keys():
         with contextlib.suppress(FileNotFoundError):
             (model_dir / stale).unlink()
     card.updated = _now()
-    _atomic_write(model_dir / CARD, json.dumps(card.to_json(), indent=2).encode())
+    atomic_write_bytes(model_dir / CARD, json.dumps(card.to_json(), indent=2).encode())
     return card
 
 
