@@ -128,6 +128,18 @@ class Session:
         stored = self.project.models[model_id].path
         return self.paths.resolve(stored) if self.paths is not None else Path(stored)
 
+    def model_people(self, model_id: Id | None) -> list[str]:
+        """The people a model was trained on (from its card; no model is loaded)."""
+        import json
+
+        if not model_id or model_id not in self.project.models:
+            return []
+        try:
+            card = json.loads((self.model_path(model_id) / "card.json").read_text())
+        except (OSError, ValueError):
+            return []
+        return [str(p) for p in card.get("identities", [])]
+
     def import_media(self, path: str | Path) -> Id:
         """Probe ``path`` and add it to the media bin; returns its media id."""
         info = probe(path)

@@ -194,12 +194,23 @@ class Inspector(QScrollArea):
         def commit(new: Any) -> None:
             self.run(cmd.SetEffectParams(effect.id, {param.name: new}))
 
+        def commit_model(new: Any) -> None:
+            """A swap model also picks whom it renders, unless that was chosen already."""
+            changes = {param.name: new}
+            people = self.session.model_people(new)
+            if "identity" in effect.params and people and \
+                    effect.params.get("identity") not in people:
+                changes["identity"] = people[0]
+            self.run(cmd.SetEffectParams(effect.id, changes))
+
         if param.keyframable and param.kind in ("float", "int"):
             editor = KeyframedNumber(param, effect, commit, self.playhead())
             self._key_editors.append(editor)
             return editor
         if param.kind == "model":
-            return model_picker(project, effect, value, commit, self.import_model)
+            return model_picker(project, effect, value, commit_model, self.import_model)
+        if effect.type == "face_swap" and param.name == "identity":
+            return self._person_picker(effect, value, commit)
         if param.kind == "audio":
             return audio_picker(project, value, commit)
         if keyframes.is_animated(value):
@@ -224,6 +235,18 @@ class Inspector(QScrollArea):
         combo = QComboBox()  # choice
         for choice in param.choices:
             combo.addItem(choice, choice)
+        combo.setCurrentIndex(max(0, combo.findData(value)))
+        combo.currentIndexChanged.connect(lambda i: commit(combo.itemData(i)))
+        return combo
+
+    def _person_picker(self, effect: Effect, value: Any, commit) -> QComboBox:
+        """Whom a swap model renders: one of the people it was trained on."""
+        combo = QComboBox()
+        people = self.session.model_people(effect.params.get("model"))
+        for person in people:
+            combo.addItem(person, person)
+        if value and value not in people:
+            combo.addItem(f"{value} (not in the model)", value)
         combo.setCurrentIndex(max(0, combo.findData(value)))
         combo.currentIndexChanged.connect(lambda i: commit(combo.itemData(i)))
         return combo

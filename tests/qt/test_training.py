@@ -119,6 +119,9 @@ def test_training_refused_then_consent_train_stop_resume(qtbot, window, two_face
     [picker] = pickers
     picker.setCurrentIndex(picker.findText("kai_to_tess"))
     assert session.project.effects[effect.id].params["model"] == model.id
+    # choosing the model also chose whom it renders: one of the people it was trained on
+    assert session.project.effects[effect.id].params["identity"] in ("Kai", "Tess")
+    assert session.model_people(model.id) == ["Kai", "Tess"]
     window.controller.seek(effect.start + 5)
     [strength] = [e for e in window.inspector.widget().findChildren(KeyframedNumber)
                   if e.param.name == "strength"]
