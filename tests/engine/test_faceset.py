@@ -15,6 +15,7 @@ from deepstudio.engine.faceset import (
     FaceCandidate,
     FaceFilters,
     extract_faceset,
+    faceset_identity,
     filter_faces,
     head_pose,
     load_faceset,
@@ -50,7 +51,8 @@ def faceset_dir(testdata: Path, analysis: FaceAnalysis,
 
 def test_faceset_files_and_metadata(faceset_dir: Path, analysis: FaceAnalysis) -> None:
     meta = json.loads((faceset_dir / "faceset.json").read_text())
-    assert meta["identity"] == "alice" and meta["size"] == SIZE
+    assert meta["identity"] == faceset_identity(faceset_dir) == "alice"
+    assert meta["size"] == SIZE
     assert meta["source"]["content_hash"] == analysis.content_hash
     names = [e["file"] for e in meta["faces"]]
     assert sorted(p.name for p in (faceset_dir / "faces").iterdir()) == names

@@ -54,3 +54,13 @@ def test_onnx_loader_refuses_other_files(tmp_path: Path) -> None:
     bogus.write_bytes(b"not a model")
     with pytest.raises(ModelFileError, match="not a loadable ONNX model"):
         OnnxFaceSwapper(bogus)
+
+
+def test_untrained_bench_model_loads_for_inference(tmp_path: Path) -> None:
+    from deepstudio.models.faceswap.bench import untrained_model
+
+    names = untrained_model(str(tmp_path / "bench.dsmodel"), 32, "cpu")
+    swapper = FaceSwapper(tmp_path / "bench.dsmodel", device="cpu")
+    assert swapper.identities == list(names) and swapper.resolution == 32
+    faces, _ = swapper.swap(np.zeros((2, 40, 40, 3), np.uint8), names[0])
+    assert faces.shape == (2, 40, 40, 3)
