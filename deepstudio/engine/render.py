@@ -41,12 +41,14 @@ from deepstudio.errors import MediaError
 from deepstudio.media.decode import VideoReader
 from deepstudio.media.encode import AudioSource, EncodeSettings, VideoWriter, check_writable
 from deepstudio.media.ffmpeg import LOCAL_PROTOCOLS, run_ffmpeg
+from deepstudio.media.probe import MediaInfo, probe
 from deepstudio.provenance.credentials import sign_render
 from deepstudio.types import BBox, Progress, ProgressCallback
 
 BATCH_FRAMES = 8
 QUEUE_FRAMES = 16
-CHUNK_SECONDS = 10
+CHUNK_SECONDS = 30
+"""A killed render loses at most this much work; longer chunks drain the encoder less often."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,13 @@ class RenderInputs:
     """FaceAnalysis per media id, for frames that effects need faces on."""
     project_folder: Path | None = None
     device: str = "auto"
+    probed: dict[str, MediaInfo] = field(default_factory=dict, compare=False, repr=False)
+    """Media probed during this render (each file is demuxed once, not once per chunk)."""
+
+    def media_info(self, media_id: str) -> MediaInfo:
+        if media_id not in self.probed:
+            self.probed[media_id] = probe(self.media_paths[media_id], require_video=True)
+        return self.probed[media_id]
 
 
 def output_size(project: Project) -> tuple[int, int]:
@@ -116,11 +125,13 @@ def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_di
     encode = settings.encode
     provenance = disclosure.provenance(project, dict(inputs.media_paths),
                                        dict(inputs.model_paths), consent_ids)
+    audio = _AudioTask(inputs, start, end, encode, job_dir,
+                       output if encode.codec == "png" else job_dir)
     try:
         if encode.codec == "png":
             _encode_range(inputs, processors, disclosure, start, end, fps, encode, output,
                           report, start, end)
-            _write_audio_beside(inputs, start, end, output, job_dir)
+            audio.result()
             report(Progress(0.99, "signing frames"))
             for frame_file in sorted(output.glob("frame_*.png")):
                 sign_render(frame_file, frame_file, provenance)
@@ -136,9 +147,10 @@ def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_di
                 chunk_paths.append(path)
             report(Progress(0.99, "joining chunks, muxing audio, signing"))
             joined = job_dir / f"joined{output.suffix or '.mp4'}"
-            _join(chunk_paths, inputs, start, end, encode, joined, job_dir)
+            _join(chunk_paths, audio.result(), joined)
             sign_render(joined, output, provenance)
     finally:
+        audio.wait()
         for processor in processors:
             processor.close()
     shutil.rmtree(job_dir, ignore_errors=True)
@@ -273,7 +285,7 @@ def _segment_frames(inputs: RenderInputs, segment: Segment,
     assert clip is not None
     analysis = inputs.analyses.get(clip.media_id)
     first = segment.source_frame(segment.start)
-    with VideoReader(inputs.media_paths[clip.media_id]) as reader:
+    with VideoReader(inputs.media_info(clip.media_id)) as reader:
         for source, image in reader.frames(first, first + segment.length):
             fitted, scale, offset = fit_frame(image, size)
             faces = faces_on_frame(analysis, source, scale, offset)
@@ -343,43 +355,76 @@ def _mix_audio(inputs: RenderInputs, parts: list, duration: float, out: Path) ->
     temp.replace(out)
 
 
-def _join(chunks: list[Path], inputs: RenderInputs, start: int, end: int,
-          encode: EncodeSettings, output: Path, job_dir: Path) -> None:
-    """Concatenate chunk files (no re-encode) and mux the range's audio into ``output``
-    (a scratch file in the work folder: the user's file only appears once signed)."""
-    listing = job_dir / "chunks.txt"
+class _AudioTask:
+    """Encodes the range's audio on its own ffmpeg process while the picture renders, so the
+    final join only copies streams. The file lands in ``folder`` (the work folder, or the
+    image sequence's folder as ``audio.wav``)."""
+
+    def __init__(self, inputs: RenderInputs, start: int, end: int, encode: EncodeSettings,
+                 job_dir: Path, folder: Path) -> None:
+        self._error: BaseException | None = None
+        self.path: Path | None = None
+        if encode.audio == "none":
+            self._thread = None
+            return
+        suffix = {"png": ".wav", "prores": ".wav"}.get(encode.codec, ".m4a")
+        if encode.audio == "copy":
+            suffix = ".mka"  # Matroska holds any codec the source has
+        target = folder / f"audio{suffix}"
+        self._thread = threading.Thread(
+            target=self._run, args=(inputs, start, end, encode, job_dir, target),
+            name="render-audio", daemon=True)
+        self._thread.start()
+
+    def _run(self, inputs: RenderInputs, start: int, end: int, encode: EncodeSettings,
+             job_dir: Path, target: Path) -> None:
+        try:
+            source = _audio_source(inputs, start, end, job_dir)
+            if source is None:
+                return
+            if not target.exists():
+                args = [*LOCAL_PROTOCOLS]
+                if source.start_s > 0:
+                    args += ["-ss", f"{source.start_s:.6f}"]
+                if source.duration_s is not None:
+                    args += ["-t", f"{source.duration_s:.6f}"]
+                args += ["-i", str(source.path), "-map", "0:a:0", "-vn"]
+                if target.suffix == ".wav":
+                    args += ["-c:a", "pcm_s16le"]
+                elif target.suffix == ".mka" and source.path.name != "mix.wav":
+                    args += ["-c:a", "copy"]
+                else:
+                    args += ["-c:a", "aac", "-b:a", encode.audio_bitrate]
+                partial = target.with_name(f"partial.{target.name}")
+                run_ffmpeg([*args, str(partial)], source.path)
+                partial.replace(target)
+            self.path = target
+        except BaseException as exc:  # raised on the render thread by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def result(self) -> Path | None:
+        """The encoded audio file (None: the range is silent or audio was turned off)."""
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self.path
+
+
+def _join(chunks: list[Path], audio: Path | None, output: Path) -> None:
+    """Concatenate chunk files and mux the encoded audio into ``output`` (a scratch file in
+    the work folder: the user's file only appears once signed), copying both streams."""
+    listing = output.with_name("chunks.txt")
     listing.write_text("".join(f"file '{c.name}'\n" for c in chunks))
-    audio = _audio_source(inputs, start, end, job_dir) if encode.audio != "none" else None
     args = [*LOCAL_PROTOCOLS, "-f", "concat", "-safe", "0", "-i", str(listing)]
     if audio is not None:
-        if audio.start_s > 0:
-            args += ["-ss", f"{audio.start_s:.6f}"]
-        if audio.duration_s is not None:
-            args += ["-t", f"{audio.duration_s:.6f}"]
-        args += ["-i", str(audio.path), "-map", "0:v:0", "-map", "1:a:0"]
-        if encode.audio == "copy" and audio.path != job_dir / "mix.wav":
-            args += ["-c:a", "copy"]
-        elif encode.codec == "prores":
-            args += ["-c:a", "pcm_s16le"]
-        else:
-            args += ["-c:a", "aac", "-b:a", encode.audio_bitrate]
+        args += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
     else:
         args += ["-map", "0:v:0"]
-    args += ["-c:v", "copy"]
+    args += ["-c", "copy"]
     if output.suffix.lower() in (".mp4", ".mov", ".m4v"):
         args += ["-movflags", "+faststart"]
     run_ffmpeg([*args, str(output)], output)
-
-
-def _write_audio_beside(inputs: RenderInputs, start: int, end: int, folder: Path,
-                        job_dir: Path) -> None:
-    """For image sequences, the range's audio goes beside the frames as ``audio.wav``."""
-    audio = _audio_source(inputs, start, end, job_dir)
-    if audio is None:
-        return
-    args = [*LOCAL_PROTOCOLS, "-ss", f"{audio.start_s:.6f}"]
-    if audio.duration_s is not None:
-        args += ["-t", f"{audio.duration_s:.6f}"]
-    run_ffmpeg([*args, "-i", str(audio.path), "-map", "0:a:0", "-c:a", "pcm_s16le",
-                str(folder / "audio.wav")], folder)
-

@@ -28,7 +28,7 @@ from deepstudio.media.decode import VideoReader
 from deepstudio.media.probe import MediaInfo, probe
 from deepstudio.types import BBox, FrameIndex, Progress, ProgressCallback
 from deepstudio.vision.facemesh import NUM_LANDMARKS, FaceMeshDetector
-from deepstudio.vision.shots import ShotDetector
+from deepstudio.vision.shots import ShotDetector, colour_histogram
 from deepstudio.vision.smoothing import smooth_sequence
 from deepstudio.vision.tracker import FaceTracker
 
@@ -223,8 +223,8 @@ def _analyze(info: MediaInfo, progress: ProgressCallback | None,
     cuts: list[int] = []
     reporter = _ProgressReporter(progress, info.frame_count)
     with FaceMeshDetector(max_faces=max_faces) as detector:
-        for index, frame in _prefetched_frames(info):
-            cut = shots.update(frame)
+        for index, frame, histogram in _prefetched_frames(info):
+            cut = shots.update_histogram(histogram)
             if cut:
                 cuts.append(index)
             faces = detector.detect(frame)
@@ -272,8 +272,9 @@ class _ProgressReporter:
 _END = object()
 
 
-def _prefetched_frames(info: MediaInfo) -> Iterator[tuple[int, np.ndarray]]:
-    """The video's frames, decoded in a background thread a few frames ahead."""
+def _prefetched_frames(info: MediaInfo) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """The video's frames with their colour histograms (for cut detection), decoded in a
+    background thread a few frames ahead, so both overlap MediaPipe on the main thread."""
     frames: queue.Queue[Any] = queue.Queue(maxsize=DECODE_QUEUE_FRAMES)
     stop = threading.Event()
 
@@ -289,8 +290,8 @@ def _prefetched_frames(info: MediaInfo) -> Iterator[tuple[int, np.ndarray]]:
     def decode() -> None:
         try:
             with VideoReader(info) as reader:
-                for item in reader.frames():
-                    if not put(item):
+                for index, frame in reader.frames():
+                    if not put((index, frame, colour_histogram(frame))):
                         return
             put(_END)
         except BaseException as exc:  # handed to the consumer, raised there

@@ -47,7 +47,11 @@ class ShotDetector:
         self._since_cut = 0
 
     def update(self, frame: Frame) -> bool:
-        hist = colour_histogram(frame)
+        return self.update_histogram(colour_histogram(frame))
+
+    def update_histogram(self, hist: np.ndarray) -> bool:
+        """:meth:`update` for a histogram already made by :func:`colour_histogram` (the
+        analysis computes it on its decode thread, beside MediaPipe)."""
         previous, self._previous = self._previous, hist
         self._since_cut += 1
         if previous is None:
