@@ -33,6 +33,8 @@ def register(subparsers) -> None:
     p.add_argument("--minutes", type=float, help="stop (and save) after this many minutes")
     p.add_argument("--arch", choices=["df", "liae"], default="df")
     p.add_argument("--gan", type=float, default=0.1, help="adversarial loss weight")
+    p.add_argument("--lr", type=float, default=5e-5,
+                   help="learning rate (higher converges faster in short runs)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--project", type=Path, required=True,
                    help="project holding both people's 'train' consent")
@@ -81,7 +83,7 @@ def train(args: argparse.Namespace) -> int:
                    for f in (args.src, args.dst)]
     bar = ProgressBar(f"Training {args.output.name}", args.quiet)
     progress = deadline(bar, args.minutes)
-    config = TrainConfig(architecture=args.arch, gan_weight=args.gan)
+    config = TrainConfig(architecture=args.arch, gan_weight=args.gan, learning_rate=args.lr)
     result = train_faceswap(args.src, args.dst, args.output, res=args.res, iters=args.iters,
                             device=args.device, progress=progress, consent_ids=consent_ids,
                             config=config)

@@ -38,7 +38,8 @@ def test_swap_quality_floor(testdata, tmp_path):
                  "-o", str(man), "-q"]) == 0
     model = tmp_path / "woman_on_man.dsmodel"
     assert main(["train", "--src", str(woman), "--dst", str(man), "-o", str(model), "--res",
-                 "64", "--minutes", str(TRAIN_MINUTES), "--project", str(ledger), "-q"]) == 0
+                 "64", "--lr", "2e-4", "--minutes", str(TRAIN_MINUTES), "--project",
+                 str(ledger), "-q"]) == 0
     swapped = out / "swap_quality.mp4"
     assert main(["swap", str(testdata / "swap_a.mp4"), "--model", str(model), "-o",
                  str(swapped), "--project", str(ledger), "-q"]) == 0
