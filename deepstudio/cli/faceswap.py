@@ -149,7 +149,6 @@ def swap(args: argparse.Namespace) -> int:
         bar.done()
     finally:
         session.close()
-    print(f"{result.output}: {result.frames} frames in {result.seconds:.1f} s "
-          f"({result.fps:.1f} fps); {shown} shown in place of {target.name}")
+    print(f"{result.summary()}; {shown} shown in place of {target.name}")
     return 0
 

@@ -121,6 +121,5 @@ def lipsync(args: argparse.Namespace) -> int:
         bar.done()
     finally:
         session.close()
-    print(f"{result.output}: {result.frames} frames in {result.seconds:.1f} s "
-          f"({result.fps:.1f} fps)")
+    print(result.summary())
     return 0

@@ -55,8 +55,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         session.close()
     if not args.quiet:
-        print(f"{result.output}: {result.frames} frames in {result.seconds:.1f} s "
-              f"({result.fps:.1f} fps)")
+        print(result.summary())
     return 0
 
 

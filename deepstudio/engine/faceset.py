@@ -29,9 +29,9 @@ from deepstudio.media.decode import VideoReader
 from deepstudio.media.probe import probe
 from deepstudio.persistence.atomic import atomic_write_bytes
 from deepstudio.types import Progress, ProgressCallback
-from deepstudio.vision import facemesh as fm
 from deepstudio.vision.align import DEFAULT_COVERAGE, align_face, face_mask, transform_points
 from deepstudio.vision.analysis import FaceAnalysis, FaceTrack, analyze_video
+from deepstudio.vision.measures import head_pose
 
 FACESET_VERSION = 1
 FACESET_FILE = "faceset.json"
@@ -90,25 +90,6 @@ class Faceset:
     frames: np.ndarray
     """int (N,) frame index of each face in its source video."""
     meta: dict[str, Any] = field(repr=False)
-
-
-def head_pose(landmarks: np.ndarray) -> tuple[float, float, float]:
-    """Rough (yaw, pitch, roll) in degrees from FaceMesh 3D landmarks; 0, 0, 0 is frontal.
-
-    Head axes: x from the right to the left outer eye corner, y from forehead to chin made
-    orthogonal to x; yaw and pitch are how far those axes tilt into depth, roll is the eye
-    line's angle in the image.
-    """
-    points = np.asarray(landmarks, dtype=np.float64)
-    x_axis = points[fm.LEFT_EYE_OUTER] - points[fm.RIGHT_EYE_OUTER]
-    x_axis /= np.linalg.norm(x_axis)
-    y_axis = points[fm.CHIN] - points[fm.FACE_OVAL[0]]
-    y_axis -= x_axis * (y_axis @ x_axis)
-    y_axis /= np.linalg.norm(y_axis)
-    yaw = np.degrees(np.arcsin(np.clip(x_axis[2], -1, 1)))
-    pitch = np.degrees(np.arcsin(np.clip(y_axis[2], -1, 1)))
-    roll = np.degrees(np.arctan2(x_axis[1], x_axis[0]))
-    return float(yaw), float(pitch), float(roll)
 
 
 def sharpness(face: np.ndarray) -> float:

@@ -73,6 +73,9 @@ class RenderResult:
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
 
+    def summary(self) -> str:
+        return f"{self.output}: {self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} fps)"
+
 
 @dataclass(frozen=True)
 class RenderInputs:

@@ -17,7 +17,6 @@ from deepstudio.engine.faceset import (
     extract_faceset,
     faceset_identity,
     filter_faces,
-    head_pose,
     load_faceset,
     sharpness,
 )
@@ -25,6 +24,7 @@ from deepstudio.errors import MediaError, ProjectError
 from deepstudio.vision import facemesh as fm
 from deepstudio.vision.align import template_points
 from deepstudio.vision.analysis import FaceAnalysis, analyze_video
+from deepstudio.vision.measures import head_pose
 
 SIZE = 64
 

@@ -3,22 +3,15 @@ saved project that uses it."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from synth import run_ffmpeg
 
 SPEECHLIKE_TONE = ("aevalsrc=0.7*sin(2*PI*220*t)*abs(sin(2*PI*0.8*t))"
                    "*(0.55+0.45*sin(2*PI*3.3*t)):s=44100")
 """A tone whose loudness swells like phrases of speech (so waveforms show some shape)."""
-
-
-def run_ffmpeg(*args: str, stdin: bytes | None = None) -> None:
-    import imageio_ffmpeg
-
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-                    *args], input=stdin, check=True)
 
 
 def astronaut_frames(count: int, size: tuple[int, int] = (1280, 720)) -> np.ndarray:
@@ -67,3 +60,18 @@ def astronaut_project(tmp_path: Path, astronaut_video: Path) -> Path:
     session.save()
     session.close()
     return session.folder
+
+
+@pytest.fixture
+def window(qtbot):
+    """The main window, shown, with dialogs answered by the test (see helpers.answer)."""
+    from helpers import answer
+
+    from deepstudio.qt.mainwindow import MainWindow
+
+    w = MainWindow()
+    answer(w)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    return w

@@ -5,23 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-from helpers import answer, wait_job
+from helpers import wait_job
 from PySide6.QtCore import Qt
 
 from deepstudio.core.consent import valid_consent
-from deepstudio.qt.mainwindow import MainWindow
 from deepstudio.session import Session
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    answer(w)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    return w
 
 
 def badges(pane, row: int = 0) -> list[str]:

@@ -7,13 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import answer, wait_job
+from helpers import wait_job
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QMessageBox
 
 from deepstudio.core import keyframes
 from deepstudio.core.project import FaceTrackRef, Identity
-from deepstudio.qt.mainwindow import MainWindow
 from deepstudio.qt.param_editors import KeyframedNumber
 from deepstudio.qt.training_panel import train_figures
 from deepstudio.types import new_id
@@ -37,16 +36,6 @@ def two_faceset_project(tmp_path: Path, testdata: Path) -> Path:
     session.save()
     session.close()
     return session.folder
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    answer(w)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    return w
 
 
 def test_training_refused_then_consent_train_stop_resume(qtbot, window, two_faceset_project):

@@ -5,22 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-from helpers import answer, wait_job
+from helpers import wait_job
 
 from deepstudio.media.encode import EncodeSettings
 from deepstudio.qt.export_dialog import ExportDialog
-from deepstudio.qt.mainwindow import MainWindow
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    answer(w)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    return w
 
 
 def test_export_label_then_verify_rendered_and_foreign_files(qtbot, window, tmp_path, testdata,
