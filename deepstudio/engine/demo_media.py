@@ -49,13 +49,14 @@ def write_tone(path: Path, seconds: float) -> Path:
     return path
 
 
-def write_demo_clip(path: Path, seconds: float = 6.0, fps: int = 25) -> Path:
+def write_demo_clip(path: Path, seconds: float = 6.0, fps: int = 25,
+                    size: tuple[int, int] = (640, 480), preset: str = "veryfast") -> Path:
     """Write the demo clip (H.264 + AAC) to ``path``."""
     tone = write_tone(path.with_name(path.stem + "_tone.wav"), seconds)
     try:
-        with VideoWriter(path, 640, 480, Fraction(fps), EncodeSettings(preset="veryfast"),
+        with VideoWriter(path, size[0], size[1], Fraction(fps), EncodeSettings(preset=preset),
                          AudioSource(tone)) as writer:
-            for frame in demo_frames(seconds, fps):
+            for frame in demo_frames(seconds, fps, size):
                 writer.write(frame)
     finally:
         tone.unlink(missing_ok=True)
