@@ -13,7 +13,7 @@ import pytest
 
 from deepstudio.cli.main import main
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 TRAIN_MINUTES = float(os.environ.get("DEEPSTUDIO_QUALITY_MINUTES", "28"))
 CLIP = "talk_long_a.mp4"  # 60 s: train on the first 45 s, test on the last 15 s
 SPLIT_S = 45.0

@@ -14,7 +14,7 @@ import pytest
 
 from deepstudio.cli.main import main
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 TRAIN_MINUTES = float(os.environ.get("DEEPSTUDIO_QUALITY_MINUTES", "28"))
 
 
