@@ -57,7 +57,9 @@ def register(subparsers) -> None:
 
 def train(args: argparse.Namespace) -> int:
     from deepstudio.engine.train_lipsync import SpeakerFootage, train_lipsync
+    from deepstudio.errors import Cancelled
     from deepstudio.media.probe import probe
+    from deepstudio.models.checkpoint import load_card
     from deepstudio.models.device import pick_device
     from deepstudio.models.lipsync.trainer import LipSyncTrainConfig
     from deepstudio.persistence.settings import user_cache_dir
@@ -75,11 +77,15 @@ def train(args: argparse.Namespace) -> int:
         overrides["init_expert"] = str(args.init_expert)
     config = LipSyncTrainConfig.for_device(pick_device(args.device), **overrides)
     bar = ProgressBar(f"Training {args.output.name}", args.quiet)
-    card = train_lipsync(footage, args.output, config, args.iters, args.device,
-                         deadline(bar, args.minutes), cache_dir=user_cache_dir() / "analysis",
-                         consent_ids=[record.id])
+    try:
+        card = train_lipsync(footage, args.output, config, args.iters, args.device,
+                             deadline(bar, args.minutes),
+                             cache_dir=user_cache_dir() / "analysis", consent_ids=[record.id])
+        state = "finished"
+    except Cancelled:  # --minutes ran out: the trainer saved a checkpoint first
+        card, state = load_card(args.output), "stopped"
     bar.done()
-    print(f"{args.output}: {card.iterations} iterations")
+    print(f"{args.output}: {state} at iteration {card.iterations}")
     return 0
 
 
