@@ -17,7 +17,7 @@ from deepstudio.core.history import History
 from deepstudio.core.project import Clip, MediaItem, Project, Track
 from deepstudio.engine.analyse import analyse_media, known_analysis
 from deepstudio.engine.jobs import Job, JobManager
-from deepstudio.engine.render import RenderInputs, RenderSettings, render
+from deepstudio.engine.render import RenderInputs, RenderSettings, render_with_analysis
 from deepstudio.errors import ConsentError, MediaError
 from deepstudio.media.probe import probe
 from deepstudio.persistence.project_store import (
@@ -204,18 +204,19 @@ class Session:
         return result
 
     def analyze(self, media_id: Id) -> Job:
-        return self.jobs.submit("analyse", f"Analyse {self.media_path(media_id).name}",
-                                lambda report: self.analyze_now(media_id, report))
+        """Analyse as a background job, in a child process (the editor stays fluid)."""
+        from deepstudio.engine.isolated import run_isolated
 
-    def analyses_for_render(self, report=None) -> dict[Id, object]:
-        """Analyses of every video media a clip uses, running missing ones now."""
-        used = {c.media_id for _, c in self.project.clips()}
-        result = {}
-        for media_id in used:
-            if not self.project.media[media_id].has_video:
-                continue
-            result[media_id] = self.analysis(media_id) or self.analyze_now(media_id, report)
-        return result
+        path = self.media_path(media_id)
+
+        def work(report):
+            run_isolated(analyse_media, (path, self.cache_dir), report)
+            result = known_analysis(path, self.cache_dir)
+            with self._lock:
+                self._analyses[media_id] = result
+            return result
+
+        return self.jobs.submit("analyse", f"Analyse {path.name}", work)
 
     # --- identities, facesets and models --------------------------------------------------
 
@@ -318,25 +319,30 @@ class Session:
 
     # --- rendering --------------------------------------------------------------------------
 
-    def render_inputs(self, analyses: dict[Id, object]) -> RenderInputs:
+    def render_inputs(self) -> RenderInputs:
         return RenderInputs(
             project=self.project,
             media_paths={m: self.media_path(m) for m in self.project.media},
             model_paths={m: self.model_path(m) for m in self.project.models},
-            analyses=analyses, project_folder=self.folder, device=self.device)
+            project_folder=self.folder, device=self.device)
 
     def render_now(self, output: str | Path, settings: RenderSettings, report=None):
         """Render on the calling thread (the CLI); returns the RenderResult."""
-        from deepstudio.engine.progress import split_progress
-
-        first, second = split_progress(report, 0.3 if self.project.effects else 0.0)
-        analyses = self.analyses_for_render(first) if self.project.effects else {}
-        work_dir = (self.paths.jobs if self.paths else self.cache_dir.parent / "renders")
-        return render(self.render_inputs(analyses), Path(output), settings, work_dir, second)
+        return render_with_analysis(self.render_inputs(), self.cache_dir, Path(output),
+                                    settings, self._render_dir(), report)
 
     def render(self, output: str | Path, settings: RenderSettings) -> Job:
+        """Render as a background job; analysis and frames are made in a child process."""
+        from deepstudio.engine.isolated import run_isolated
+
+        args = (self.render_inputs(), self.cache_dir, Path(output), settings,
+                self._render_dir())
         return self.jobs.submit("render", f"Render {Path(output).name}",
-                                lambda report: self.render_now(output, settings, report))
+                                lambda report: run_isolated(render_with_analysis, args, report))
+
+    def _render_dir(self) -> Path:
+        """Where renders keep their resumable chunks."""
+        return self.paths.jobs if self.paths else self.cache_dir.parent / "renders"
 
     # --- preview ----------------------------------------------------------------------------
 

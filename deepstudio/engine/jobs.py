@@ -12,9 +12,7 @@ atomically), so a job list survives a crash and a killed job is shown as interru
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import threading
 import time
 import traceback
@@ -24,13 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from deepstudio.engine.threads import lower_thread_priority
 from deepstudio.errors import Cancelled, UserError
 from deepstudio.persistence.atomic import atomic_write_json
 from deepstudio.types import Id, Progress, new_id
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 JobListener = Callable[["Job"], None]
-JOB_NICENESS = 10
 
 
 @dataclass
@@ -112,7 +110,7 @@ class JobManager:
         self._pool.shutdown(wait=True, cancel_futures=cancel)
 
     def _run(self, job: Job, work: Callable[[Callable[[Progress], None]], Any]) -> Any:
-        _lower_thread_priority()
+        lower_thread_priority()
         started = time.monotonic()
         last_emit = 0.0
 
@@ -186,9 +184,3 @@ class JobManager:
                       log=list(data.get("log", [])), created=data.get("created", 0.0))
             self.jobs.append(job)
 
-
-def _lower_thread_priority() -> None:
-    """Make this worker thread (and the threads and ffmpeg processes it starts, which inherit
-    it) yield the CPU to the UI thread: on a busy 2-core machine the editor stays fluid."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICENESS)

@@ -18,6 +18,7 @@ import numpy as np
 from deepstudio.engine.effects import EffectContext, EffectProcessor, FrameItem, build_processors
 from deepstudio.engine.overlays import Overlays, draw_faces
 from deepstudio.engine.render import faces_on_frame, fit_frame, output_size
+from deepstudio.engine.threads import lower_thread_priority
 from deepstudio.engine.timeline import top_clip_at
 from deepstudio.media.decode import VideoReader
 
@@ -110,6 +111,7 @@ class PreviewService:
             processor.close()
 
     def _loop(self) -> None:
+        lower_thread_priority()
         while True:
             with self._cond:
                 while self._pending is None and not self._closed:

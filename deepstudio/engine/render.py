@@ -20,7 +20,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -159,6 +159,25 @@ def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_di
     shutil.rmtree(job_dir, ignore_errors=True)
     report(Progress(1.0, "done"))
     return RenderResult(output, end - start, time.monotonic() - started, disclosure.render_id)
+
+
+def render_with_analysis(inputs: RenderInputs, cache_dir: Path, output: Path,
+                         settings: RenderSettings, work_dir: Path,
+                         progress: ProgressCallback | None = None) -> RenderResult:
+    """Load (or make) the face analyses the effects need, then :func:`render`."""
+    from deepstudio.engine.analyse import analyse_media, known_analysis
+    from deepstudio.engine.progress import split_progress
+
+    project = inputs.project
+    first, second = split_progress(progress, 0.3 if project.effects else 0.0)
+    analyses = {}
+    if project.effects:
+        for media_id in {c.media_id for _, c in project.clips()}:
+            if project.media[media_id].has_video:
+                path = inputs.media_paths[media_id]
+                analyses[media_id] = (known_analysis(path, cache_dir)
+                                      or analyse_media(path, cache_dir, first))
+    return render(replace(inputs, analyses=analyses), output, settings, work_dir, second)
 
 
 def _render_key(inputs: RenderInputs, settings: RenderSettings, start: int, end: int) -> str:
