@@ -190,7 +190,7 @@ class Session:
         with self._lock:
             if media_id in self._analyses:
                 return self._analyses[media_id]
-        found = known_analysis(self.media_path(media_id), self.cache_dir)
+        found = known_analysis(self.project.media[media_id].content_hash, self.cache_dir)
         if found is not None:
             with self._lock:
                 self._analyses[media_id] = found
@@ -211,7 +211,7 @@ class Session:
 
         def work(report):
             run_isolated(analyse_media, (path, self.cache_dir), report)
-            result = known_analysis(path, self.cache_dir)
+            result = known_analysis(self.project.media[media_id].content_hash, self.cache_dir)
             with self._lock:
                 self._analyses[media_id] = result
             return result

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from deepstudio.errors import MediaError
-from deepstudio.media.probe import probe
 from deepstudio.types import ProgressCallback
 from deepstudio.vision.analysis import FaceAnalysis, analyze_video, cache_path
 
@@ -16,9 +15,10 @@ def analyse_media(path: Path, cache_dir: Path, progress: ProgressCallback | None
     return analyze_video(path, progress=progress, cache_dir=cache_dir)
 
 
-def known_analysis(path: Path, cache_dir: Path) -> FaceAnalysis | None:
-    """The cached analysis of ``path`` if one exists (no work otherwise)."""
-    cached = cache_path(cache_dir, probe(path).content_hash)
+def known_analysis(content_hash: str, cache_dir: Path) -> FaceAnalysis | None:
+    """The cached analysis of the file with this content hash, if one exists (no probing:
+    the preview asks for every frame it shows)."""
+    cached = cache_path(cache_dir, content_hash)
     if not cached.is_file():
         return None
     try:

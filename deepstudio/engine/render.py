@@ -175,7 +175,8 @@ def render_with_analysis(inputs: RenderInputs, cache_dir: Path, output: Path,
         for media_id in {c.media_id for _, c in project.clips()}:
             if project.media[media_id].has_video:
                 path = inputs.media_paths[media_id]
-                analyses[media_id] = (known_analysis(path, cache_dir)
+                analyses[media_id] = (known_analysis(project.media[media_id].content_hash,
+                                                     cache_dir)
                                       or analyse_media(path, cache_dir, first))
     return render(replace(inputs, analyses=analyses), output, settings, work_dir, second)
 
