@@ -20,6 +20,7 @@ from deepstudio.engine.jobs import Job, JobManager
 from deepstudio.engine.render import RenderInputs, RenderSettings, render_with_analysis
 from deepstudio.errors import ConsentError, MediaError
 from deepstudio.media.probe import probe
+from deepstudio.media.proxy import needs_proxy, proxy_path, write_proxy
 from deepstudio.persistence.project_store import (
     ProjectPaths,
     create_project,
@@ -44,6 +45,7 @@ class Session:
         self.history = History(project)
         self.jobs = JobManager(jobs_dir)
         self._analyses: dict[Id, object] = {}
+        self._proxy_advised: set[Id] = set()
         self._lock = threading.Lock()
         self._preview = None
         self._dirty_after_recovery = False
@@ -155,6 +157,8 @@ class Session:
             width=info.width, height=info.height, has_video=info.has_video,
             has_audio=info.has_audio)
         self.do(AddMedia(item))
+        if needs_proxy(info):
+            self._proxy_advised.add(item.id)
         return item.id
 
     def add_clip_for_media(self, media_id: Id, track_id: Id | None = None,
@@ -217,6 +221,30 @@ class Session:
             return result
 
         return self.jobs.submit("analyse", f"Analyse {path.name}", work)
+
+    # --- proxies ----------------------------------------------------------------------------
+
+    def proxy_advised(self, media_id: Id) -> bool:
+        """Whether media imported in this session seeks slowly enough to want a proxy."""
+        return media_id in self._proxy_advised and not self.has_proxy(media_id)
+
+    def has_proxy(self, media_id: Id) -> bool:
+        return proxy_path(self.cache_dir, self.project.media[media_id].content_hash).is_file()
+
+    def preview_path(self, media_id: Id) -> Path:
+        """The file the preview reads: the media's proxy when one was made, else the media."""
+        proxy = proxy_path(self.cache_dir, self.project.media[media_id].content_hash)
+        return proxy if proxy.is_file() else self.media_path(media_id)
+
+    def make_proxy(self, media_id: Id) -> Job:
+        """Write the media's proxy as a background job in a child process; its result is the
+        proxy's path, or None when the file seeks fast already."""
+        from deepstudio.engine.isolated import run_isolated
+
+        path = self.media_path(media_id)
+        return self.jobs.submit("proxy", f"Proxy {path.name}",
+                                lambda report: run_isolated(write_proxy, (path, self.cache_dir),
+                                                            report))
 
     # --- identities, facesets and models --------------------------------------------------
 

@@ -49,10 +49,10 @@ class FaceFilters:
     """Drop faces sharper than less than this fraction of the track's median sharpness."""
     max_yaw_deg: float | None = 65.0
     max_pitch_deg: float | None = 50.0
-    duplicate_landmark_frac: float | None = 0.004
+    duplicate_landmark_frac: float | None = 0.001
     """Near-duplicate: aligned landmarks moved less than this fraction of the crop size on
     average since the last kept face ..."""
-    duplicate_levels: float = 1.5
+    duplicate_levels: float = 0.75
     """... and a 32 px grey thumbnail differs by less than this many grey levels on average."""
     max_faces: int | None = None
     """Keep at most this many faces, spread evenly over the track."""

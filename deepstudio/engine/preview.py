@@ -80,7 +80,10 @@ class PreviewService:
             return PreviewFrame(req.frame, np.zeros((size[1], size[0], 3), np.uint8), [])
         reader = self._reader(clip.media_id)
         source = clip.source_frame(req.frame)
-        image, scale, offset = fit_frame(reader.read(source), size)
+        media = project.media[clip.media_id]
+        # A proxy of an odd-sized file carries one padding row/column: cut it off.
+        picture = reader.read(source)[:media.height, :media.width]
+        image, scale, offset = fit_frame(picture, size)
         faces = faces_on_frame(self._session.analysis(clip.media_id), source, scale, offset)
         before = image.copy() if req.compare != "after" else None
         if req.compare != "before":
@@ -128,9 +131,14 @@ class PreviewService:
                 future.set_exception(exc)
 
     def _reader(self, media_id: str) -> VideoReader:
+        """A reader of the media's proxy if it has one (it may appear at any time), else of
+        the media itself."""
+        path = self._session.preview_path(media_id)
         reader = self._readers.get(media_id)
-        if reader is None:
-            reader = VideoReader(self._session.media_path(media_id))
+        if reader is None or reader.info.path != path:
+            if reader is not None:
+                reader.close()
+            reader = VideoReader(path)
             self._readers[media_id] = reader
         return reader
 

@@ -35,6 +35,9 @@ class EncodeSettings:
     audio: str = "aac"
     """"aac" re-encodes the audio, "copy" copies the source stream, "none" drops it."""
     audio_bitrate: str = "192k"
+    keyframe_interval: int | None = None
+    """H.264/H.265: at most this many frames between keyframes (None: the encoder's default,
+    250). Short intervals seek fast and cost size."""
 
     def __post_init__(self) -> None:
         if self.codec not in CODECS:
@@ -54,12 +57,13 @@ class AudioSource:
 
 def video_codec_args(settings: EncodeSettings) -> list[str]:
     """ffmpeg output arguments for the video stream of ``settings``."""
+    gop = ["-g", str(settings.keyframe_interval)] if settings.keyframe_interval else []
     if settings.codec == "h264":
         return ["-c:v", "libx264", "-preset", settings.preset, "-crf", str(settings.quality),
-                "-pix_fmt", "yuv420p", "-movflags", "+faststart"]
+                *gop, "-pix_fmt", "yuv420p", "-movflags", "+faststart"]
     if settings.codec == "h265":
         return ["-c:v", "libx265", "-preset", settings.preset, "-crf", str(settings.quality),
-                "-pix_fmt", "yuv420p", "-tag:v", "hvc1", "-x265-params", "log-level=error",
+                *gop, "-pix_fmt", "yuv420p", "-tag:v", "hvc1", "-x265-params", "log-level=error",
                 "-movflags", "+faststart"]
     if settings.codec == "prores":
         return ["-c:v", "prores_ks", "-profile:v", "2", "-pix_fmt", "yuv422p10le"]

@@ -53,6 +53,9 @@ class MediaInfo:
     frame_pts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
     """Presentation timestamps of the source frames (stream time base), sorted."""
     time_base: Fraction = Fraction(1)
+    max_keyframe_gap: int = 0
+    """Most frames from one keyframe to the next (or to the end): a seek decodes up to this
+    many frames. 0 when unknown (still images, audio)."""
 
     @property
     def has_audio(self) -> bool:
@@ -114,7 +117,7 @@ def probe(path: str | Path, *, require_video: bool = False) -> MediaInfo:
         time_base = stream.time_base or Fraction(1, 90000)
         codec = stream.codec_context.name
         pix_fmt = stream.codec_context.format.name if stream.codec_context.format else ""
-        pts = _demux_timestamps(container, stream, path)
+        pts, key_pts = _demux_timestamps(container, stream, path)
         if pts.size == 0:
             raise MediaError("video stream holds no frames", path)
     with open_container(path) as container:
@@ -132,19 +135,31 @@ def probe(path: str | Path, *, require_video: bool = False) -> MediaInfo:
         path=path, container=fmt, duration_s=float(duration), has_video=True,
         frame_count=frame_count, fps=fps, is_vfr=is_vfr, rotation=rotation, width=width,
         height=height, pix_fmt=pix_fmt, codec=codec, audio=audio, content_hash=content_hash(path),
-        frame_pts=pts, time_base=time_base,
+        frame_pts=pts, time_base=time_base, max_keyframe_gap=_max_keyframe_gap(pts, key_pts),
     )
 
 
-def _demux_timestamps(container, stream, path: Path) -> np.ndarray:
+def _demux_timestamps(container, stream, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted presentation timestamps of all video packets, and of the keyframes."""
     pts: list[int] = []
+    key_pts: list[int] = []
     try:
         for packet in container.demux(stream):
             if packet.pts is not None and packet.size:
                 pts.append(packet.pts)
+                if packet.is_keyframe:
+                    key_pts.append(packet.pts)
     except av.error.FFmpegError as exc:
         raise MediaError(f"file is truncated or corrupt ({exc.strerror or exc})", path) from None
-    return np.unique(np.asarray(pts, dtype=np.int64))
+    return np.unique(np.asarray(pts, dtype=np.int64)), np.unique(np.asarray(key_pts, np.int64))
+
+
+def _max_keyframe_gap(pts: np.ndarray, key_pts: np.ndarray) -> int:
+    """Most frames between consecutive keyframes, the last one to the end included."""
+    if key_pts.size == 0:
+        return int(pts.size)
+    starts = np.searchsorted(pts, key_pts)
+    return int(np.diff(np.append(starts, pts.size)).max())
 
 
 def _first_frame(container, path: Path) -> tuple[np.ndarray, int]:

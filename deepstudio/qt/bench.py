@@ -46,7 +46,8 @@ def gui_bench(clip_path: str | Path, seeks: int = 30, play_seconds: float = 5.0)
         window.create_project(Path(tmp) / "Bench.dstudio", "Bench")
         [media_id] = window.import_files([Path(clip_path)])
         job = window.analyse(media_id)
-        process_until(lambda: job.finished, 600)
+        jobs = window.session.jobs.jobs  # the analysis, and a proxy when the file wants one
+        process_until(lambda: all(j.finished for j in jobs), 600)
         window._add_media_clip(media_id)
         for name in ("boxes", "landmarks", "ids"):
             window.overlay_actions[name].trigger()
@@ -74,6 +75,7 @@ def gui_bench(clip_path: str | Path, seeks: int = 30, play_seconds: float = 5.0)
         result.update(
             clip=str(clip_path), size=f"{media.width}x{media.height}",
             source_fps=float(media.fps), analysis_status=job.status,
+            proxy=window.session.has_proxy(media_id),
             seek_median_ms=statistics.median(latencies), seek_max_ms=max(latencies),
             playback_fps=(controller.shown_count - shown_before) / elapsed)
         window.close()

@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.marks: tuple[int | None, int | None] = (None, None)
         self._spans: dict[str, Any] = {}
         self._analysis_jobs: dict[str, str] = {}
+        self._proxy_jobs: dict[str, str] = {}
         self._unsubscribe_jobs = None
         self.setWindowTitle("DeepStudio")
         self.resize(1600, 960)
@@ -153,6 +154,9 @@ class MainWindow(QMainWindow):
                              k("Alt+X")),
             "analyse": a("&Analyse Faces", self.analyse_selected, k("Ctrl+Shift+A"),
                          "analyse", tip="Track every face of the selected media"),
+            "proxy": a("Make &Proxy Media", self.proxy_selected, None, None,
+                       tip="Re-encode the selected media with frequent keyframes so that the "
+                           "preview seeks fast (renders always use the original)"),
             "add_clip": a("Add to &Timeline", self.add_selected_to_timeline, k("E")),
             "play": a("&Play / Pause", c.toggle, k(Qt.Key.Key_Space), "play"),
             "shuttle_back": a("Play &Backward (J)", c.shuttle_back, k("J")),
@@ -217,6 +221,7 @@ class MainWindow(QMainWindow):
         clip = bar.addMenu("&Clip")
         clip.addAction(self.act["add_clip"])
         clip.addAction(self.act["analyse"])
+        clip.addAction(self.act["proxy"])
         self.effect_menu = clip.addMenu(icon("effect"), "Add &Effect")
         for spec in effect_specs():
             self.effect_menu.addAction(spec.label, lambda t=spec.type_id: self.add_effect(t))
@@ -286,6 +291,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self._spans.clear()
         self._analysis_jobs.clear()
+        self._proxy_jobs.clear()
         self.marks = (None, None)
         self.jobs_pane.clear()
         if session is not None:
@@ -404,6 +410,8 @@ class MainWindow(QMainWindow):
     def _load_spans(self, media_id: str) -> None:
         if not self.session.project.media[media_id].has_video:
             return
+        if self.session.has_proxy(media_id):
+            self.media_bin.set_proxy_state(media_id, "yes")
         try:
             analysis = self.session.analysis(media_id)
         except UserError:
@@ -503,9 +511,13 @@ class MainWindow(QMainWindow):
         imported = []
         for path in paths:
             try:
-                imported.append(self.session.import_media(path))
+                media_id = self.session.import_media(path)
             except UserError as exc:
                 self.show_error(str(exc))
+                continue
+            imported.append(media_id)
+            if self.session.proxy_advised(media_id):
+                self.make_proxy(media_id)  # keyframes far apart: scrubbing would lag
         return imported
 
     def export_dialog(self) -> None:
@@ -641,6 +653,27 @@ class MainWindow(QMainWindow):
             if project.media[media_id].has_video:
                 self.analyse(media_id)
 
+    def proxy_selected(self) -> None:
+        project = self.session.project
+        for media_id in self._selected_media() or list(project.media):
+            if project.media[media_id].has_video and not self.session.has_proxy(media_id):
+                self.make_proxy(media_id)
+
+    def make_proxy(self, media_id: str):
+        job = self.session.make_proxy(media_id)
+        self._proxy_jobs[job.id] = media_id
+        self.media_bin.set_proxy_state(media_id, "queued")
+        return job
+
+    def _proxy_progress(self, media_id: str, job) -> None:
+        if job.status == "running":
+            self.media_bin.set_proxy_state(media_id, f"making {job.fraction:.0%}")
+        elif job.status == "done":
+            self.media_bin.set_proxy_state(media_id, "yes" if job.result else "not needed")
+            self.controller.refresh()  # the preview now reads the proxy
+        elif job.finished:
+            self.media_bin.set_proxy_state(media_id, job.status)
+
     def analyse(self, media_id: str):
         job = self.session.analyze(media_id)
         self._analysis_jobs[job.id] = media_id
@@ -656,6 +689,8 @@ class MainWindow(QMainWindow):
         media_id = self._analysis_jobs.get(job.id)
         if media_id is not None:
             self._analysis_progress(media_id, job)
+        if job.id in self._proxy_jobs:
+            self._proxy_progress(self._proxy_jobs[job.id], job)
         if job.status == "failed":
             self.show_error(job.error or f"{job.title} failed")
         elif job.status == "done" and job.kind == "render":

@@ -17,7 +17,8 @@ from deepstudio.qt.media_cache import MediaCache
 from deepstudio.qt.timeline import MEDIA_MIME
 
 ICON_SIZE = QSize(64, 36)
-COLUMNS = ("Name", "Duration", "Resolution", "FPS", "Faces")
+COLUMNS = ("Name", "Duration", "Resolution", "FPS", "Faces", "Proxy")
+FACES_COLUMN, PROXY_COLUMN = 4, 5
 
 
 def describe_duration(seconds: float) -> str:
@@ -50,6 +51,7 @@ class MediaBin(QTreeWidget):
         self.cache = cache
         self.session = None
         self.analysis_state: dict[str, str] = {}
+        self.proxy_state: dict[str, str] = {}
         self.setColumnCount(len(COLUMNS))
         self.setHeaderLabels(COLUMNS)
         self.setRootIsDecorated(False)
@@ -72,6 +74,7 @@ class MediaBin(QTreeWidget):
     def set_session(self, session) -> None:
         self.session = session
         self.analysis_state.clear()
+        self.proxy_state.clear()
         self.refresh()
 
     def refresh(self) -> None:
@@ -95,14 +98,23 @@ class MediaBin(QTreeWidget):
         return [Path(item.path).name, describe_duration(item.duration_s),
                 f"{item.width}×{item.height}" if video else "audio",
                 f"{float(item.fps):.3g}" if video else "—",
-                self.analysis_state.get(item.id, "—" if video else "")]
+                self.analysis_state.get(item.id, "—" if video else ""),
+                self.proxy_state.get(item.id, "—" if video else "")]
 
     def set_analysis_state(self, media_id: str, text: str) -> None:
         self.analysis_state[media_id] = text
+        self._set_text(media_id, FACES_COLUMN, text)
+
+    def set_proxy_state(self, media_id: str, text: str) -> None:
+        """What the Proxy column says: "yes", "making 40%", "not needed", a failure..."""
+        self.proxy_state[media_id] = text
+        self._set_text(media_id, PROXY_COLUMN, text)
+
+    def _set_text(self, media_id: str, column: int, text: str) -> None:
         for i in range(self.topLevelItemCount()):
             row = self.topLevelItem(i)
             if row.data(0, Qt.ItemDataRole.UserRole) == media_id:
-                row.setText(4, text)
+                row.setText(column, text)
 
     def _update_icon(self, media_id: str) -> None:
         for i in range(self.topLevelItemCount()):

@@ -115,3 +115,23 @@ def test_autosave_recovery(session, tmp_path):
         assert not reopened.project.tracks[0].clips and reopened.dirty
     finally:
         reopened.close()
+
+
+def test_preview_reads_a_proxy_of_long_gop_media_once_made(tmp_path):
+    from synth import decode_index, make_index_video
+
+    clip = make_index_video(tmp_path / "long_gop.mp4", frames=100, gop=100)
+    s = Session.create(tmp_path / "Proxy.dstudio", "Proxy")
+    try:
+        media_id = s.import_media(clip)
+        s.add_clip_for_media(media_id)
+        assert s.proxy_advised(media_id) and s.preview_path(media_id) == s.media_path(media_id)
+        assert decode_index(s.preview.request(77).result(timeout=10).image) == 77
+        job = s.make_proxy(media_id)
+        proxy = job.wait(timeout=120)
+        assert job.status == "done" and proxy is not None and proxy.is_file()
+        assert s.preview_path(media_id) == proxy and not s.proxy_advised(media_id)
+        for index in (77, 5, 99):
+            assert decode_index(s.preview.request(index).result(timeout=10).image) == index
+    finally:
+        s.close()

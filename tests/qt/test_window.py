@@ -202,3 +202,19 @@ def test_screenshot_command(qtbot, tmp_path, astronaut_project):
     colours = {image.pixel(x, y) for x in range(300, 1100, 7) for y in range(100, 500, 7)}
     assert len(colours) > 500
     assert Path(astronaut_project, "project.json").exists()
+
+
+def test_long_gop_media_gets_a_proxy_the_preview_reads(qtbot, window, tmp_path):
+    from synth import decode_index, make_index_video
+
+    clip = make_index_video(tmp_path / "camera.mp4", frames=100, gop=100)
+    assert window.create_project(tmp_path / "P.dstudio", "P")
+    [media_id] = window.import_files([clip])
+    qtbot.waitUntil(lambda: window.media_bin.topLevelItem(0).text(5) == "yes", timeout=60_000)
+    assert window.session.has_proxy(media_id)
+    window.media_bin.topLevelItem(0).setSelected(True)
+    window.act["add_clip"].trigger()
+    window.controller.seek(63)
+    shown(qtbot, window, 63)
+    frame = window.session.preview.request(63).result(timeout=10)
+    assert decode_index(frame.image) == 63
