@@ -23,6 +23,8 @@ def register(subparsers) -> None:
     p.add_argument("--minutes", type=float, help="stop (and save) after this many minutes")
     p.add_argument("--until", type=float, metavar="S",
                    help="train only on each video's first S seconds (keep the rest for tests)")
+    p.add_argument("--lr", type=float,
+                   help="learning rate (default 1e-4; higher converges faster in short runs)")
     p.add_argument("--init", type=Path, help="original Wav2Lip generator .pth to fine-tune")
     p.add_argument("--init-expert", type=Path, help="original SyncNet expert .pth")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -70,7 +72,9 @@ def train(args: argparse.Namespace) -> int:
         info = probe(path, require_video=True)
         end = round(args.until * info.fps) if args.until is not None else None
         footage.append(SpeakerFootage(path, end=end))
-    overrides = {}
+    overrides: dict[str, object] = {}
+    if args.lr is not None:
+        overrides["lr"] = args.lr
     if args.init is not None:
         overrides["init_generator"] = str(args.init)
     if args.init_expert is not None:

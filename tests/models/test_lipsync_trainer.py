@@ -108,3 +108,16 @@ def test_a_folder_of_another_model_is_refused(tmp_path: Path) -> None:
     (out / "card.json").write_text("{not json")
     with pytest.raises(ModelFileError, match="not JSON"):
         LipSyncTrainer(out, TINY, torch.device("cpu"))
+
+
+def test_mouth_weights_peak_on_the_template_mouth_and_average_one() -> None:
+    import torch
+
+    from deepstudio.models.lipsync.trainer import mouth_weights
+
+    w = mouth_weights(64, 4.0, torch.device("cpu"))[0, 0]
+    assert abs(float(w.mean()) - 1.0) < 1e-5
+    row, col = divmod(int(torch.argmax(w)), 64)
+    assert (row, col) in {(43, 31), (43, 32), (44, 31), (44, 32)}  # (0.5, 0.685) of 64 px
+    assert float(w[10, 5]) < float(w.max()) / 3  # forehead and cheeks count far less
+    assert torch.allclose(mouth_weights(64, 0.0, torch.device("cpu")), torch.ones(1, 1, 64, 64))

@@ -40,8 +40,8 @@ def test_lipsync_quality_floor(testdata, tmp_path):
                  "--scope", "train", "--scope", "lipsync"]) == 0
     model = tmp_path / "speaker.dsmodel"
     assert main(["train-lipsync", str(clip), "-o", str(model), "--until", str(SPLIT_S),
-                 "--minutes", str(TRAIN_MINUTES), "--project", str(ledger), "--identity",
-                 "Speaker", "-q"]) == 0
+                 "--minutes", str(TRAIN_MINUTES), "--lr", "2e-4", "--project", str(ledger),
+                 "--identity", "Speaker", "-q"]) == 0
     held_out = tmp_path / "held_out.mp4"  # the untouched test part, as its own clip
     run_ffmpeg(["-ss", str(SPLIT_S), "-i", str(clip), "-c:v", "libx264", "-crf", "16",
                 "-c:a", "aac", str(held_out)], held_out)

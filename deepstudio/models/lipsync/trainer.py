@@ -63,6 +63,8 @@ class LipSyncTrainConfig:
     batch_size: int = 4
     """Windows of 5 frames per step."""
     lr: float = 1e-4
+    mouth_weight: float = 4.0
+    """Extra L1 weight at the mouth (see :func:`mouth_weights`); 0 gives Wav2Lip's plain L1."""
     sync_weight: float = 0.03
     disc_weight: float = 0.07
     expert_ready_loss: float = 0.55
@@ -128,6 +130,27 @@ def _bce(prob: torch.Tensor, target: float) -> torch.Tensor:
     return F.binary_cross_entropy(prob, torch.full_like(prob, target))
 
 
+MOUTH_CENTRE = (0.5, 0.685)
+"""Where the mouth sits in an aligned crop (unit coordinates): the template's mouth corners
+are at x 0.379/0.621, y 0.685 with the default coverage (:mod:`deepstudio.vision.align`)."""
+MOUTH_SIGMA = (0.12, 0.07)
+
+
+def mouth_weights(size: int, mouth_weight: float, device: torch.device) -> torch.Tensor:
+    """(1, 1, S, S) per-pixel L1 weights: 1 + ``mouth_weight`` x a Gaussian on the mouth,
+    scaled to mean 1.
+
+    With plain L1 the mouth is a few percent of the pixels, and the cheapest way down the loss
+    is to copy the reference frame's lower face: the generator learns to ignore the audio for
+    a long time. Weighting the mouth makes the audio-dependent pixels count from the start.
+    """
+    axis = (torch.arange(size, dtype=torch.float32, device=device) + 0.5) / size
+    gx = torch.exp(-0.5 * ((axis - MOUTH_CENTRE[0]) / MOUTH_SIGMA[0]) ** 2)
+    gy = torch.exp(-0.5 * ((axis - MOUTH_CENTRE[1]) / MOUTH_SIGMA[1]) ** 2)
+    weights = 1 + mouth_weight * gy[:, None] * gx[None, :]
+    return (weights / weights.mean()).expand(1, 1, size, size)
+
+
 def _freeze(*modules: nn.Module, frozen: bool) -> None:
     """Skip weight gradients of the judges while the generator learns from them."""
     for module in modules:
@@ -158,6 +181,7 @@ class LipSyncTrainer:
         else:
             self.model = self._fresh_model()
         place_module(self.model, device)
+        self.l1_weights = mouth_weights(self.model.arch.size, config.mouth_weight, device)
         self.bgr = self.model.channel_order == ORIGINAL_CHANNEL_ORDER
         self.train_expert = config.train_expert and config.init_expert is None
         params = dict(lr=config.lr, betas=(0.5, 0.999))
@@ -220,7 +244,7 @@ class LipSyncTrainer:
         _freeze(model.expert, model.discriminator, frozen=True)
         sync_on = self.state.expert_ready and c.sync_weight > 0
         weight_s = c.sync_weight if sync_on else 0.0
-        l1 = F.l1_loss(fake.float(), real)
+        l1 = ((fake.float() - real).abs() * self.l1_weights).mean()
         loss = (1 - weight_s - c.disc_weight) * l1
         if sync_on:
             with autocast(dev):
