@@ -9,11 +9,13 @@ which frame is due, so slow frames are skipped rather than slowing time down.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from concurrent.futures import Future
 from fractions import Fraction
 
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QImage
 
 from deepstudio.errors import UserError
 from deepstudio.qt.audio import AudioPlayer
@@ -182,9 +184,21 @@ class PreviewController(QObject):
         self._seq += 1
         seq = self._seq
         self._sent[seq] = time.perf_counter()
-        self._bridge.on_done(future, lambda f: self._arrived(f, seq))
+        view = self.view
 
-    def _arrived(self, future: Future, seq: int) -> None:
+        def prepare(done: Future) -> None:
+            """On the preview thread: make the image to draw, off the interface thread."""
+            image = None
+            if not done.cancelled() and done.exception() is None:
+                frame = done.result().image
+                with contextlib.suppress(Exception):  # _arrived then draws it itself
+                    image = (view.display_image(frame), (frame.shape[1], frame.shape[0]))
+            self._bridge.call(self._arrived, done, seq, image)
+
+        future.add_done_callback(prepare)
+
+    def _arrived(self, future: Future, seq: int,
+                 image: tuple[QImage, tuple[int, int]] | None) -> None:
         sent = self._sent.pop(seq, None)
         if future.cancelled() or seq < self._shown_seq:
             return
@@ -195,7 +209,10 @@ class PreviewController(QObject):
                                    else f"Preview failed: {type(error).__name__}: {error}")
             return
         result = future.result()
-        self.view.show_frame(result.image)
+        if image is not None:
+            self.view.show_image(*image)
+        else:
+            self.view.show_frame(result.image)
         self.shown_frame = result.frame_index
         self.shown_count += 1
         if sent is not None:
