@@ -20,10 +20,10 @@ from deepstudio.types import Progress, ProgressCallback
 
 PROXY_GOP = 8
 """Keyframe interval of proxies: a seek decodes at most this many frames (~15 ms at 720p)."""
-SLOW_SEEK_GAP = 30
-"""Files with more frames than this between keyframes get a proxy. One keyframe a second
-(typical of cameras) seeks a 720p frame in ~85 ms median here; x264's default of 250 frames
-takes ~350 ms."""
+SLOW_SEEK_GAP = 15
+"""Files with more frames than this between keyframes get a proxy. On the 2-core reference
+machine a 720p seek-and-show takes ~38 ms median from a proxy, ~85-100 ms with a keyframe
+every second (many cameras), ~350 ms with x264's default of one in 250 frames."""
 PROXY_VERSION = 1
 PROXY_SETTINGS = EncodeSettings(codec="h264", quality=20, preset="ultrafast", audio="none",
                                 keyframe_interval=PROXY_GOP)

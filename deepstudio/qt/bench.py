@@ -64,19 +64,22 @@ def gui_bench(clip_path: str | Path, seeks: int = 30, play_seconds: float = 5.0)
             latencies.append((time.perf_counter() - started) * 1000)
         controller.seek(0)
         process_until(lambda: controller.shown_frame == 0, 10)
-        shown_before = controller.shown_count
+        shown: list[tuple[float, int]] = []  # (time, frame) of every frame put on screen
+        controller.frame_shown.connect(lambda f: shown.append((time.perf_counter(), f)))
         started = time.perf_counter()
         controller.play()
         duration = min(play_seconds, last / float(media.fps))
         process_until(lambda: not controller.playing
                       or time.perf_counter() - started > duration, duration + 5)
-        elapsed = time.perf_counter() - started
         controller.pause()
+        (t0, first), (t1, final) = shown[0], shown[-1]
+        frames_shown = len({f for _, f in shown})
         result.update(
             clip=str(clip_path), size=f"{media.width}x{media.height}",
             source_fps=float(media.fps), analysis_status=job.status,
             proxy=window.session.has_proxy(media_id),
             seek_median_ms=statistics.median(latencies), seek_max_ms=max(latencies),
-            playback_fps=(controller.shown_count - shown_before) / elapsed)
+            playback_fps=(len(shown) - 1) / (t1 - t0),
+            playback_dropped=(final - first + 1) - frames_shown)
         window.close()
     return result

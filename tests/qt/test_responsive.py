@@ -20,9 +20,6 @@ from deepstudio.qt.mainwindow import MainWindow
 MAX_STALL_MS = 50
 
 
-@pytest.mark.xfail(strict=False, reason="issue 3 floor not met yet: with analysis and render "
-                   "in child processes the UI thread still misses its 10 ms timer by 50-110 ms "
-                   "a few times per run on 2 cores")
 def test_event_loop_never_stalls_during_analysis_and_render(qtbot, tmp_path, testdata,
                                                             astronaut_project):
     load = os.getloadavg()[0]
