@@ -52,12 +52,12 @@ def draw_faces(frame: np.ndarray, faces: Sequence, overlays: Overlays) -> np.nda
             alpha = (mask * 0.35)[..., None]
             frame[:] = (frame * (1 - alpha) + tint * alpha).astype(np.uint8)
         if overlays.landmarks:
-            pts = np.rint(face.landmarks[:, :2]).astype(np.int32)
+            pts = np.rint(face.landmarks[:, :2]).astype(np.intp)
             inside = (pts[:, 0] >= 0) & (pts[:, 0] < w - 1) & (pts[:, 1] >= 0) & (pts[:, 1] < h - 1)
             xs, ys = pts[inside, 0], pts[inside, 1]
-            for dy in (0, 1):
-                for dx in (0, 1):
-                    frame[ys + dy, xs + dx] = colour
+            # 2x2 px dots in one indexed write (four writes held the GIL 4x as long)
+            frame[np.concatenate((ys, ys, ys + 1, ys + 1)),
+                  np.concatenate((xs, xs + 1, xs, xs + 1))] = colour
         x0, y0, x1, y1 = (round(v) for v in _box(face))
         if overlays.boxes:
             cv2.rectangle(frame, (x0, y0), (x1, y1), colour, overlays.line_width, cv2.LINE_AA)

@@ -149,9 +149,17 @@ def _supported_mime_types() -> set[str]:
         return set(builder.get_supported_mime_types())
 
 
+_RENDER_MIME_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime",
+                      ".png": "image/png"}
+"""What DeepStudio writes, known without reading the system's MIME database (~0.15 s)."""
+
+
 def _mime_type(path: Path) -> str:
+    known = _RENDER_MIME_TYPES.get(path.suffix.lower())
+    if known is not None:
+        return known
     mime = mimetypes.guess_type(path.name)[0] or ""
-    return {"video/quicktime": "video/quicktime", "image/jpg": "image/jpeg"}.get(mime, mime)
+    return {"image/jpg": "image/jpeg"}.get(mime, mime)
 
 
 def _manifest(title: str, mime: str, info: RenderProvenance) -> dict[str, Any]:
