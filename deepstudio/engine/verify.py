@@ -11,17 +11,18 @@ from deepstudio.media.decode import VideoReader
 from deepstudio.media.probe import probe
 from deepstudio.provenance.credentials import read_credentials
 from deepstudio.provenance.report import VerifyReport
-from deepstudio.provenance.wm_detect import DEFAULT_MAX_FRAMES, detect_watermark
+from deepstudio.provenance.wm_detect import detect_in_clip
 
 
-def verify_file(path: str | Path, max_frames: int = DEFAULT_MAX_FRAMES) -> VerifyReport:
+def verify_file(path: str | Path) -> VerifyReport:
     """Check any media file (ours or not); raises MediaError only when it cannot be read."""
     info = probe(path)
     credentials = read_credentials(info.path)
     watermark = None
     if info.has_video:
         with VideoReader(info) as reader:
-            watermark = detect_watermark(_spread_frames(reader, max_frames), max_frames)
+            watermark = detect_in_clip(lambda count: _spread_frames(reader, count),
+                                       reader.frame_count)
     return VerifyReport(info.path, credentials, watermark)
 
 

@@ -42,7 +42,7 @@ class WatermarkEmbedder:
         tile = payload_tile(payload) * np.float32(strength)
         reps = (-(-height // TILE), -(-width // TILE))
         self._pattern = np.ascontiguousarray(np.tile(tile, reps)[:height, :width])
-        self._small_size = (max(1, width // _BLOCK), max(1, height // _BLOCK))
+        self._blocks = (-(-width // _BLOCK), -(-height // _BLOCK))
 
     def embed(self, frame_rgb: np.ndarray) -> np.ndarray:
         """The watermarked copy of an RGB uint8 frame of the embedder's size."""
@@ -61,12 +61,15 @@ class WatermarkEmbedder:
         energy in every frame).
         """
         activity = cv2.convertScaleAbs(cv2.Laplacian(gray, cv2.CV_16S, ksize=1))
-        # Block means over whole blocks only: an exact integer ratio takes OpenCV's fast
-        # path (6x faster than a fractional one; the last partial block is left out).
-        cols, rows = self._small_size
-        whole = activity[:rows * _BLOCK, :cols * _BLOCK]
-        small = cv2.resize(whole, self._small_size, interpolation=cv2.INTER_AREA)
+        # Padded to whole 8x8 blocks: block means then take OpenCV's integer-ratio fast path
+        # (6x faster than a fractional ratio), and block k covers pixels 8k..8k+7 both on the
+        # way down and on the way back up.
+        cols, rows = self._blocks
+        activity = cv2.copyMakeBorder(activity, 0, rows * _BLOCK - self.height, 0,
+                                      cols * _BLOCK - self.width, cv2.BORDER_REPLICATE)
+        small = cv2.resize(activity, self._blocks, interpolation=cv2.INTER_AREA)
         small = cv2.blur(small.astype(np.float32), (3, 3))
         small = np.clip(small / _MASK_REF_ACTIVITY, _MASK_FLOOR, _MASK_CEIL)
         small *= 1.0 / max(float(np.sqrt(np.mean(small * small))), 1e-6)
-        return cv2.resize(small, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        mask = cv2.resize(small, (cols * _BLOCK, rows * _BLOCK), interpolation=cv2.INTER_LINEAR)
+        return mask[:self.height, :self.width]

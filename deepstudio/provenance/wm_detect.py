@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -36,6 +36,10 @@ from deepstudio.provenance.wm_pattern import (
 )
 
 DEFAULT_MAX_FRAMES = 150
+SECOND_LOOK_FRAMES = 300
+"""When nothing decodes from the first frames and the clip has more, read this many: on a
+static 450x450 clip after crop + 50 % downscale + CRF 28 the raw code-bit accuracy rises from
+0.78 (Viterbi fails) at 150 frames to 0.87 at 300. Unmarked files take twice as long."""
 Z_DETECT = 7.5
 """Sync z-score needed (with a passing CRC) to report a mark. On the unmarked testdata clips the
 best noise score reaches ~7 (a 672x224 clip read at scale 0.25), most stay near 5."""
@@ -110,6 +114,19 @@ def detect_watermark(frames: Iterable[np.ndarray],
     cand, payload, accuracy = hit
     confidence = min(1.0, (cand.z - Z_DETECT) / (Z_STRONG - Z_DETECT))
     return WatermarkResult(True, payload, confidence, accuracy, used, cand.scale, cand.z)
+
+
+def detect_in_clip(frames: Callable[[int], Iterable[np.ndarray]],
+                   available: int) -> WatermarkResult:
+    """Look at ``frames(DEFAULT_MAX_FRAMES)`` and, when no payload decodes and the clip has
+    more than that (``available``), take a second, longer look at ``frames(SECOND_LOOK_FRAMES)``.
+    ``frames(n)`` yields up to n frames of the clip."""
+    result = detect_watermark(frames(DEFAULT_MAX_FRAMES), DEFAULT_MAX_FRAMES)
+    if result.payload is None and available > DEFAULT_MAX_FRAMES:
+        longer = detect_watermark(frames(SECOND_LOOK_FRAMES), SECOND_LOOK_FRAMES)
+        if longer.payload is not None or longer.sync_z > result.sync_z:
+            return longer
+    return result
 
 
 def whiten(frame: np.ndarray) -> np.ndarray:

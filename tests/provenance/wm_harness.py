@@ -10,7 +10,8 @@ import numpy as np
 from ffmpeg_util import ATTACKS, encode_frames, read_frames, transform, video_fps
 
 from deepstudio.provenance.payload import PAYLOAD_BITS
-from deepstudio.provenance.watermark import WatermarkEmbedder, detect_watermark
+from deepstudio.provenance.watermark import WatermarkEmbedder
+from deepstudio.provenance.wm_detect import detect_in_clip
 
 
 @dataclass
@@ -55,9 +56,9 @@ def run_clip(src: Path, work: Path, payload: int, max_frames: int,
         if attack != "none":
             path = work / f"{src.stem}-{attack}.mp4"
             transform(encoded, path, attack)
-        result = detect_watermark(read_frames(path, max_frames), max_frames=max_frames)
+        result = detect_in_clip(lambda n, p=path: read_frames(p, n), len(frames))
         accuracy[attack] = payload_bit_accuracy(result.payload, payload)
         detected[attack] = result.detected
-    untouched = detect_watermark(iter(frames), max_frames=max_frames)
+    untouched = detect_in_clip(lambda n: iter(frames[:n]), len(frames))
     return ClipResult(f"{w}x{h}", quality, embed_ms, accuracy, detected, untouched.detected,
                       untouched.sync_z)
