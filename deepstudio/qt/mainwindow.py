@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
             "jobs": self._dock("Jobs", self.jobs_pane, Qt.DockWidgetArea.RightDockWidgetArea),
         }
         self.splitDockWidget(self.docks["inspector"], self.docks["jobs"], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["media"], self.docks["inspector"]], [380, 400],
+        self.resizeDocks([self.docks["media"], self.docks["inspector"]], [470, 400],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["timeline"]], [330], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["inspector"], self.docks["jobs"]], [380, 300],

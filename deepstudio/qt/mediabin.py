@@ -19,6 +19,7 @@ from deepstudio.qt.timeline import MEDIA_MIME
 ICON_SIZE = QSize(64, 36)
 COLUMNS = ("Name", "Duration", "Resolution", "FPS", "Faces", "Proxy")
 FACES_COLUMN, PROXY_COLUMN = 4, 5
+NAME_WIDTH = 140
 
 
 def describe_duration(seconds: float) -> str:
@@ -63,9 +64,10 @@ class MediaBin(QTreeWidget):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.setUniformRowHeights(True)
         header = self.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, NAME_WIDTH)  # the name stays readable; the list scrolls
+        for column in range(1, len(COLUMNS) - 1):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         cache.updated.connect(self._update_icon)
         self.itemDoubleClicked.connect(
