@@ -32,6 +32,7 @@ DEFAULT_PREFERENCES: dict[str, Any] = {
     "crf": 18,
     "autosave_minutes": 1,
     "theme": "system",
+    "auto_proxies": True,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -88,10 +89,15 @@ class PreferencesDialog(QDialog):
         self.codec.addItems(["h264", "h265", "prores", "png"])
         current = settings.pref("default_codec")
         self.codec.setCurrentText("h264" if current == "libx264" else current)
+        self.auto_proxies = QCheckBox("Make proxies of media with sparse keyframes on import")
+        self.auto_proxies.setToolTip("The preview reads the proxy to seek fast; exports always "
+                                     "use the original media")
+        self.auto_proxies.setChecked(bool(settings.pref("auto_proxies")))
         form = QFormLayout()
         form.addRow("Autosave every", self.autosave)
         form.addRow("Default export codec", self.codec)
         form.addRow("Default quality (CRF)", self.crf)
+        form.addRow("Proxy media", self.auto_proxies)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(_buttons(self, "Save"))
@@ -99,4 +105,5 @@ class PreferencesDialog(QDialog):
     def apply(self) -> None:
         self.settings.preferences.update(autosave_minutes=self.autosave.value(),
                                          crf=self.crf.value(),
-                                         default_codec=self.codec.currentText())
+                                         default_codec=self.codec.currentText(),
+                                         auto_proxies=self.auto_proxies.isChecked())

@@ -516,7 +516,7 @@ class MainWindow(QMainWindow):
                 self.show_error(str(exc))
                 continue
             imported.append(media_id)
-            if self.session.proxy_advised(media_id):
+            if self.settings.pref("auto_proxies") and self.session.proxy_advised(media_id):
                 self.make_proxy(media_id)  # keyframes far apart: scrubbing would lag
         return imported
 

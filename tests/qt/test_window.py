@@ -218,3 +218,21 @@ def test_long_gop_media_gets_a_proxy_the_preview_reads(qtbot, window, tmp_path):
     shown(qtbot, window, 63)
     frame = window.session.preview.request(63).result(timeout=10)
     assert decode_index(frame.image) == 63
+
+
+def test_automatic_proxies_can_be_turned_off_in_preferences(qtbot, window, tmp_path):
+    from synth import make_index_video
+
+    from deepstudio.qt.dialogs import PreferencesDialog
+
+    dialog = PreferencesDialog(window.settings, window)
+    assert dialog.auto_proxies.isChecked()
+    dialog.auto_proxies.setChecked(False)
+    dialog.apply()
+    assert window.settings.pref("auto_proxies") is False
+    clip = make_index_video(tmp_path / "camera.mp4", frames=60, gop=60)
+    assert window.create_project(tmp_path / "P.dstudio", "P")
+    [media_id] = window.import_files([clip])
+    assert window.session.proxy_advised(media_id)
+    assert not [job for job in window.session.jobs.jobs if job.kind == "proxy"]
+    assert window.media_bin.topLevelItem(0).text(5) == "—"
