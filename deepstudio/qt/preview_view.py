@@ -61,9 +61,9 @@ class PreviewView(QWidget):
                                    else cv2.INTER_LINEAR)
         bgrx = cv2.cvtColor(frame, cv2.COLOR_RGB2BGRA)  # byte order of Format_RGB32
         image = QImage(bgrx.data, bgrx.shape[1], bgrx.shape[0], bgrx.strides[0],
-                       QImage.Format.Format_RGB32)
+                       QImage.Format.Format_RGB32).copy()  # owns its pixels once bgrx is gone
         image.setDevicePixelRatio(ratio if self.zoom is None else 1.0)
-        return image.copy()  # owns its pixels once bgrx is gone
+        return image
 
     def resizeEvent(self, event) -> None:
         self._box = (self.width(), self.height(), self.devicePixelRatioF())
