@@ -229,12 +229,15 @@ class Session:
         return media_id in self._proxy_advised and not self.has_proxy(media_id)
 
     def has_proxy(self, media_id: Id) -> bool:
-        return proxy_path(self.cache_dir, self.project.media[media_id].content_hash).is_file()
+        return self._proxy_file(media_id).is_file()
 
     def preview_path(self, media_id: Id) -> Path:
         """The file the preview reads: the media's proxy when one was made, else the media."""
-        proxy = proxy_path(self.cache_dir, self.project.media[media_id].content_hash)
+        proxy = self._proxy_file(media_id)
         return proxy if proxy.is_file() else self.media_path(media_id)
+
+    def _proxy_file(self, media_id: Id) -> Path:
+        return proxy_path(self.cache_dir, self.project.media[media_id].content_hash)
 
     def make_proxy(self, media_id: Id) -> Job:
         """Write the media's proxy as a background job in a child process; its result is the

@@ -234,7 +234,7 @@ def memory_figures(work: Path, minutes: float) -> dict[str, object]:
 def tree_rss_bytes(pid: int) -> int:
     """Resident memory of a process and all its descendants (ffmpeg encoders included),
     summed, from /proc (Linux)."""
-    parents: dict[int, int] = {}
+    children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
     for entry in Path("/proc").iterdir():
@@ -246,13 +246,12 @@ def tree_rss_bytes(pid: int) -> int:
         except (OSError, ValueError, IndexError):
             continue  # the process ended while we looked
         fields = stat[stat.rindex(")") + 2:].split()
-        parents[int(entry.name)] = int(fields[1])
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
         rss[int(entry.name)] = pages * page
     family, frontier = {pid}, [pid]
     while frontier:
-        parent = frontier.pop()
-        for child, ppid in parents.items():
-            if ppid == parent and child not in family:
+        for child in children.get(frontier.pop(), []):
+            if child not in family:
                 family.add(child)
                 frontier.append(child)
     return sum(rss.get(p, 0) for p in family)
