@@ -49,6 +49,22 @@ def test_embed_keeps_shape_and_is_invisible(testdata: Path) -> None:
         WatermarkEmbedder(PAYLOAD, w + 2, h).embed(frame)
 
 
+def test_flat_pictures_get_a_weak_mark(testdata: Path) -> None:
+    """A clean flat field (green screen, graded sky) would show the pattern as a faint
+    checkerboard: it gets about half the strength a textured picture gets."""
+    frame = next(read_frames(testdata / "talk_c.mp4", 1))
+    h, w = frame.shape[:2]
+    embedder = WatermarkEmbedder(PAYLOAD, w, h)
+    green = np.zeros_like(frame)
+    green[...] = (40, 177, 64)
+
+    def rms_change(image: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((embedder.embed(image).astype(float) - image) ** 2)))
+
+    assert rms_change(green) < 0.6 * rms_change(frame)
+    assert rms_change(green) > 0.5  # weaker, never absent
+
+
 def test_robust_on_generated_clip(tmp_path: Path) -> None:
     src = tmp_path / "gen.mp4"
     synthetic_video(src, 640, 360, seconds=2.0)
