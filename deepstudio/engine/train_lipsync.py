@@ -27,6 +27,7 @@ from deepstudio.models.lipsync.trainer import LipSyncTrainConfig, LipSyncTrainer
 from deepstudio.types import Progress, ProgressCallback
 from deepstudio.vision.align import align_face
 from deepstudio.vision.analysis import FaceAnalysis, FaceTrack, analyze_video
+from deepstudio.vision.measures import mouth_openness
 
 DATA_SHARE = 0.1
 """Share of the progress bar given to building the data set."""
@@ -82,7 +83,8 @@ def footage_data(footage: SpeakerFootage, size: int, cache_dir: Path | None = No
         mels = mel_windows(mel, frames, fps)
     else:
         mels = np.zeros((0, N_MELS, MEL_WINDOW), dtype=np.float32)
-    data = LipSyncData(faces, mels, _runs(frames, analysis.cuts))
+    opening = np.array([mouth_openness(points) for points in landmarks], dtype=np.float32)
+    data = LipSyncData(faces, mels, _runs(frames, analysis.cuts), opening)
     summary = {"path": str(footage.path), "content_hash": analysis.content_hash,
                "track_id": track.track_id, "frames": len(frames),
                "seconds": round(len(frames) / analysis.fps, 2)}
@@ -101,14 +103,15 @@ def build_lipsync_data(footage: Sequence[SpeakerFootage], size: int,
             if progress is not None:
                 progress(Progress((number + p.fraction) / len(footage), f"{name}: {p.message}"))
         data, summary = footage_data(item, size, cache_dir, report)
-        parts.append(LipSyncData(data.faces, data.mels, data.segments + offset))
+        parts.append(LipSyncData(data.faces, data.mels, data.segments + offset, data.mouth_open))
         offset += int(data.segments.max()) + 1 if len(data.segments) else 0
         summaries.append(summary)
     if not parts:
         raise ValueError("no footage given")
     return LipSyncData(np.concatenate([p.faces for p in parts]),
                        np.concatenate([p.mels for p in parts]),
-                       np.concatenate([p.segments for p in parts])), summaries
+                       np.concatenate([p.segments for p in parts]),
+                       np.concatenate([p.mouth_open for p in parts])), summaries
 
 
 def train_lipsync(videos: Sequence[SpeakerFootage | Path | str], out_model: str | Path,

@@ -37,7 +37,7 @@ def _data(frames: int = 40, runs: int = 2) -> LipSyncData:
     faces = np.full((frames, 64, 64, 3), 90, dtype=np.uint8)
     faces[:, 40:56, 16:48] = ((loud + 4) * 30).astype(np.uint8)[:, None, None, None]
     segments = np.repeat(np.arange(runs), frames // runs)
-    return LipSyncData(faces, mels, segments)
+    return LipSyncData(faces, mels, segments, mouth_open=loud)
 
 
 def test_windows_never_cross_runs_and_references_come_from_elsewhere() -> None:
@@ -73,7 +73,7 @@ def test_training_reports_progress_saves_and_resumes(tmp_path: Path) -> None:
     model, _ = load_model(out)
     assert isinstance(model, LipSyncModel)
     optimizer_state, trainer_state = load_train_state(out)
-    assert set(optimizer_state) == {"generator", "expert", "discriminator"}
+    assert set(optimizer_state) == {"generator", "expert", "discriminator", "mouth_probe"}
     assert trainer_state["iteration"] == 4
 
     resumed = LipSyncTrainer(out, TINY, torch.device("cpu"))
@@ -81,12 +81,25 @@ def test_training_reports_progress_saves_and_resumes(tmp_path: Path) -> None:
     for name, param in resumed.model.state_dict().items():
         torch.testing.assert_close(param, trainer.model.state_dict()[name], msg=name)
     assert resumed.opt_g.state_dict()["state"][0]["step"] == 4
+    torch.testing.assert_close(resumed.mouth_probe.weight, trainer.mouth_probe.weight)
     card = resumed.train(data, 6)
     assert card.iterations == 6 and load_card(out).iterations == 6
 
     syncer = LipSyncer(out, device="cpu")
     faces = syncer.generate(data.faces[:3], data.faces[5:8], data.mels[:3])
     assert faces.shape == (3, 64, 64, 3) and faces.dtype == np.uint8
+
+
+def test_the_audio_embedding_learns_the_mouth_opening(tmp_path: Path) -> None:
+    """The probe loss (mouth opening read from the generator's audio embedding) falls when the
+    audio predicts the mouth, and the probe is off for data without measured openings."""
+    data = _data(60, 2)
+    trainer = LipSyncTrainer(tmp_path / "probe.dsmodel", TINY, torch.device("cpu"))
+    centres = data.centres()
+    losses = [trainer.step(data, centres)[0].mouth for _ in range(60)]
+    assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:5]), losses
+    without = LipSyncData(data.faces, data.mels, data.segments)
+    assert np.isnan(trainer.step(without, centres)[0].mouth)
 
 
 def test_cancel_from_the_callback_keeps_a_checkpoint(tmp_path: Path) -> None:

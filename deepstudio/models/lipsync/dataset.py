@@ -19,11 +19,13 @@ HALF = SYNC_FRAMES // 2
 
 @dataclass
 class LipSyncData:
-    """faces (N, S, S, 3) uint8 RGB, mels (N, 80, 16) float32, segments (N,) int."""
+    """faces (N, S, S, 3) uint8 RGB, mels (N, 80, 16) float32, segments (N,) int, and
+    optionally the mouth opening measured on each frame's landmarks (N,) float32."""
 
     faces: np.ndarray
     mels: np.ndarray
     segments: np.ndarray
+    mouth_open: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.faces)
@@ -35,6 +37,8 @@ class LipSyncData:
             raise ValueError(f"mels must be ({n}, {N_MELS}, {MEL_WINDOW}), got {self.mels.shape}")
         if self.segments.shape != (n,):
             raise ValueError(f"segments must be ({n},), got {self.segments.shape}")
+        if self.mouth_open is not None and self.mouth_open.shape != (n,):
+            raise ValueError(f"mouth_open must be ({n},), got {self.mouth_open.shape}")
 
     @property
     def size(self) -> int:
@@ -72,6 +76,7 @@ class Batch:
     mels: np.ndarray         # (B*5, 80, 16), the window of each target frame
     sync_mels: np.ndarray    # (B, 80, 16), the window of each centre frame (in sync)
     off_mels: np.ndarray     # (B, 80, 16), the window of another time (out of sync)
+    mouth_open: np.ndarray | None = None  # (B*5,) measured opening of each target frame
 
 
 def sample_batch(data: LipSyncData, centres: np.ndarray, batch: int,
@@ -84,7 +89,8 @@ def sample_batch(data: LipSyncData, centres: np.ndarray, batch: int,
     ref_frames = (others[:, None] + offsets[None]).reshape(-1)
     off = np.array([_other_centre(data, centres, c, rng) for c in chosen])
     return Batch(data.faces[frames], data.faces[ref_frames], data.mels[frames],
-                 data.mels[chosen], data.mels[off])
+                 data.mels[chosen], data.mels[off],
+                 None if data.mouth_open is None else data.mouth_open[frames])
 
 
 def _other_centre(data: LipSyncData, centres: np.ndarray, c: int,

@@ -170,15 +170,22 @@ class LipSyncGenerator(nn.Module):
                                           nn.Conv2d(c(32), 3, 1, 1, 0), nn.Sigmoid())
 
     def forward(self, faces: torch.Tensor, mels: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_audio(faces, mels)[0]
+
+    def forward_with_audio(self, faces: torch.Tensor, mels: torch.Tensor
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The generated faces and the audio embedding (B, ch(512)) they were decoded from
+        (the trainer supervises the embedding, see ``mouth_probe_weight``)."""
         skips = []
         x = faces
         for block in self.face_encoder_blocks:
             x = block(x)
             skips.append(x)
-        x = self.audio_encoder(_as_mel_batch(mels))
+        audio = self.audio_encoder(_as_mel_batch(mels))
+        x = audio
         for block in self.face_decoder_blocks:
             x = torch.cat((block(x), skips.pop()), dim=1)
-        return self.output_block(x)
+        return self.output_block(x), audio.flatten(1)
 
 
 def _conv_out(n: int, kernel: int, stride: int, padding: int) -> int:

@@ -5,11 +5,13 @@ Every iteration:
 1. sync expert step (unless it is a frozen pretrained expert): binary cross-entropy of the
    cosine similarity of (5 real lower-face frames, their audio) = 1 and (same frames, audio
    of another time) = 0;
-2. generator step: ``(1 - ws - wd) * L1 + ws * sync + wd * adversarial``, where *sync* asks the
-   (frozen for this step) expert to judge the 5 generated lower halves in sync with their audio
-   and *adversarial* asks the quality discriminator to take them for real. ``ws`` stays 0 until
-   the expert's running loss falls below ``expert_ready_loss`` (an untrained expert only adds
-   noise), as Wav2Lip only adds the sync loss once its expert is good;
+2. generator step: ``(1 - ws - wd) * L1 + ws * sync + wd * adversarial + wm * mouth``, where
+   *sync* asks the (frozen for this step) expert to judge the 5 generated lower halves in sync
+   with their audio and *adversarial* asks the quality discriminator to take them for real.
+   ``ws`` stays 0 until the expert's running loss falls below ``expert_ready_loss`` (an
+   untrained expert only adds noise), as Wav2Lip only adds the sync loss once its expert is
+   good. *mouth* is the error of a linear probe that reads each frame's mouth opening (measured
+   on its landmarks) from the generator's audio embedding: see ``mouth_probe_weight``;
 3. discriminator step: real frames = 1, generated = 0.
 
 Checkpoints (the three networks, their optimizers, the trainer state) go through
@@ -52,6 +54,7 @@ from deepstudio.models.lipsync.original_checkpoints import (
 from deepstudio.types import Progress, ProgressCallback
 
 ARCHITECTURE = "lipsync.wav2lip"
+MOUTH_PROBE = "mouth_probe"
 
 
 @dataclass
@@ -65,6 +68,12 @@ class LipSyncTrainConfig:
     lr: float = 1e-4
     mouth_weight: float = 4.0
     """Extra L1 weight at the mouth (see :func:`mouth_weights`); 0 gives Wav2Lip's plain L1."""
+    mouth_probe_weight: float = 0.1
+    """Weight of the mouth-opening probe on the audio embedding (0: off; needs data with
+    measured openings). Without it the expert stays at chance for thousands of CPU iterations,
+    the sync loss never switches on and the generator learns to ignore the audio; the probe
+    makes the embedding carry the mouth opening from the first iterations (a ridge regression
+    from the same mel windows reaches r = 0.53 on held-out talk_long_a frames)."""
     sync_weight: float = 0.03
     disc_weight: float = 0.07
     expert_ready_loss: float = 0.55
@@ -93,6 +102,7 @@ class Losses:
     expert: float = math.nan
     disc: float = math.nan
     adversarial: float = math.nan
+    mouth: float = math.nan
 
     def text(self) -> str:
         return " · ".join(f"{k} {v:.4f}" for k, v in asdict(self).items() if not math.isnan(v))
@@ -188,6 +198,9 @@ class LipSyncTrainer:
         self.opt_g = torch.optim.Adam(self.model.generator.parameters(), **params)
         self.opt_e = torch.optim.Adam(self.model.expert.parameters(), **params)
         self.opt_d = torch.optim.Adam(self.model.discriminator.parameters(), **params)
+        # A training aid, not part of the model: saved with the optimizer state for resuming.
+        self.mouth_probe = nn.Linear(self.model.arch.ch(512), 1).to(device)
+        self.opt_probe = torch.optim.Adam(self.mouth_probe.parameters(), **params)
         self.scaler = torch.amp.GradScaler(device.type,
                                            enabled=autocast_dtype(device) == torch.float16)
         if resume is not None:
@@ -218,6 +231,10 @@ class LipSyncTrainer:
         try:
             for name, opt in self._optimizers().items():
                 opt.load_state_dict(optimizer_state[name])
+            probe = optimizer_state.get(MOUTH_PROBE)
+            if probe is not None:  # absent in checkpoints made before the probe existed
+                self.mouth_probe.load_state_dict(probe["weights"])
+                self.opt_probe.load_state_dict(probe["optimizer"])
             self.state = TrainState(**trainer_state)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"training state does not fit this trainer ({exc})",
@@ -240,7 +257,7 @@ class LipSyncTrainer:
         model.expert.eval()
 
         with autocast(dev):
-            fake = model.generator(masked_input(real, refs), mels)
+            fake, audio = model.generator.forward_with_audio(masked_input(real, refs), mels)
         _freeze(model.expert, model.discriminator, frozen=True)
         sync_on = self.state.expert_ready and c.sync_weight > 0
         weight_s = c.sync_weight if sync_on else 0.0
@@ -258,7 +275,11 @@ class LipSyncTrainer:
             adversarial = _bce(judged, 1.0)
             loss = loss + c.disc_weight * adversarial
             losses.adversarial = adversarial.item()
-        self._update(self.opt_g, loss)
+        mouth = self._mouth_probe_loss(audio, batch, data)
+        if mouth is not None:
+            loss = loss + c.mouth_probe_weight * mouth
+            losses.mouth = mouth.item()
+        self._update(loss, self.opt_g, self.opt_probe)
         _freeze(model.expert, model.discriminator, frozen=False)
         losses.l1 = l1.item()
         if c.disc_weight > 0:
@@ -266,11 +287,23 @@ class LipSyncTrainer:
         self.state.iteration += 1
         return losses, batch, fake.detach()
 
-    def _update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-        optimizer.zero_grad(set_to_none=True)
+    def _update(self, loss: torch.Tensor, *optimizers: torch.optim.Optimizer) -> None:
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
-        self.scaler.step(optimizer)
+        for optimizer in optimizers:
+            self.scaler.step(optimizer)
         self.scaler.update()
+
+    def _mouth_probe_loss(self, audio: torch.Tensor, batch: Batch,
+                          data: LipSyncData) -> torch.Tensor | None:
+        """Squared error of the probe's reading of the audio embedding against the frames'
+        measured mouth openings, standardised over the data set."""
+        if self.config.mouth_probe_weight <= 0 or batch.mouth_open is None:
+            return None
+        mean, std = float(data.mouth_open.mean()), float(data.mouth_open.std()) or 1.0
+        target = torch.from_numpy((batch.mouth_open - mean) / std).float().to(self.device)
+        return F.mse_loss(self.mouth_probe(audio.float()).squeeze(1), target)
 
     def _expert_step(self, real: torch.Tensor, batch: Batch) -> float:
         dev = self.device
@@ -279,7 +312,7 @@ class LipSyncTrainer:
             good = self.model.expert.sync_probability(stack, _mels(batch.sync_mels, dev))
             bad = self.model.expert.sync_probability(stack, _mels(batch.off_mels, dev))
         loss = (_bce(good, 1.0) + _bce(bad, 0.0)) / 2
-        self._update(self.opt_e, loss)
+        self._update(loss, self.opt_e)
         value = loss.item()
         self.state.expert_loss_ema = 0.95 * self.state.expert_loss_ema + 0.05 * value
         if self.state.expert_loss_ema < self.config.expert_ready_loss:
@@ -291,7 +324,7 @@ class LipSyncTrainer:
             on_real = self.model.discriminator(real)
             on_fake = self.model.discriminator(fake)
         loss = (_bce(on_real, 1.0) + _bce(on_fake, 0.0)) / 2
-        self._update(self.opt_d, loss)
+        self._update(loss, self.opt_d)
         return loss.item()
 
     # -- evaluation, previews, checkpoints -------------------------------------------------
@@ -340,6 +373,8 @@ class LipSyncTrainer:
         card.training_data = {**card.training_data, **self.training_data,
                               "config": asdict(self.config)}
         optimizer_state = {name: opt.state_dict() for name, opt in self._optimizers().items()}
+        optimizer_state[MOUTH_PROBE] = {"weights": self.mouth_probe.state_dict(),
+                                        "optimizer": self.opt_probe.state_dict()}
         self.card = ckpt.save_checkpoint(self.model_dir, self.model, card, optimizer_state,
                                          asdict(self.state))
         return self.card
