@@ -276,10 +276,12 @@ class LipSyncTrainer:
             loss = loss + c.disc_weight * adversarial
             losses.adversarial = adversarial.item()
         mouth = self._mouth_probe_loss(audio, batch, data)
+        optimizers = [self.opt_g]
         if mouth is not None:
             loss = loss + c.mouth_probe_weight * mouth
             losses.mouth = mouth.item()
-        self._update(loss, self.opt_g, self.opt_probe)
+            optimizers.append(self.opt_probe)  # a scaler only steps optimizers with gradients
+        self._update(loss, *optimizers)
         _freeze(model.expert, model.discriminator, frozen=False)
         losses.l1 = l1.item()
         if c.disc_weight > 0:
