@@ -22,14 +22,14 @@ from deepstudio.models.faceswap.trainer import (
     TrainResult,
 )
 from deepstudio.types import ProgressCallback
-from deepstudio.vision.measures import mouth_openness
+from deepstudio.vision.measures import mouth_openings
 
 
 def identity_data(faceset: Faceset) -> IdentityData:
     """Training arrays of a faceset, with eye/mouth priority maps and mouth openings from its
     landmarks."""
     priorities = np.stack([eyes_mouth_map(points, faceset.size) for points in faceset.landmarks])
-    opening = np.array([mouth_openness(points) for points in faceset.landmarks], np.float32)
+    opening = mouth_openings(faceset.landmarks)
     return IdentityData(faceset.identity, faceset.faces, faceset.masks, priorities, opening)
 
 

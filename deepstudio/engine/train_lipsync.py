@@ -27,7 +27,7 @@ from deepstudio.models.lipsync.trainer import LipSyncTrainConfig, LipSyncTrainer
 from deepstudio.types import Progress, ProgressCallback
 from deepstudio.vision.align import align_face
 from deepstudio.vision.analysis import FaceAnalysis, FaceTrack, analyze_video
-from deepstudio.vision.measures import mouth_openness
+from deepstudio.vision.measures import mouth_openings
 
 DATA_SHARE = 0.1
 """Share of the progress bar given to building the data set."""
@@ -83,7 +83,7 @@ def footage_data(footage: SpeakerFootage, size: int, cache_dir: Path | None = No
         mels = mel_windows(mel, frames, fps)
     else:
         mels = np.zeros((0, N_MELS, MEL_WINDOW), dtype=np.float32)
-    opening = np.array([mouth_openness(points) for points in landmarks], dtype=np.float32)
+    opening = mouth_openings(landmarks)
     data = LipSyncData(faces, mels, _runs(frames, analysis.cuts), opening)
     summary = {"path": str(footage.path), "content_hash": analysis.content_hash,
                "track_id": track.track_id, "frames": len(frames),

@@ -24,6 +24,17 @@ def mouth_openness(landmarks: np.ndarray) -> float:
     return float(gap) / face_height(landmarks)
 
 
+def mouth_openings(landmark_stack) -> np.ndarray:
+    """:func:`mouth_openness` of each face of a sequence of landmark arrays, float32."""
+    return np.array([mouth_openness(points) for points in landmark_stack], dtype=np.float32)
+
+
+def standardised(values: np.ndarray) -> np.ndarray:
+    """``values`` minus their mean over their standard deviation (1 where they are constant),
+    float32: how open a mouth is for this person or this footage."""
+    return ((values - values.mean()) / (values.std() or 1.0)).astype(np.float32)
+
+
 def eye_openness(landmarks: np.ndarray) -> float:
     """Mean lid gap over eye width of both eyes (0 closed, ~0.3 open)."""
     values = []

@@ -38,6 +38,7 @@ from deepstudio.models.faceswap import losses
 from deepstudio.models.faceswap.augment import AugmentSettings, augment_batch
 from deepstudio.models.faceswap.networks import FaceSwapNet, PatchDiscriminator
 from deepstudio.types import Progress, ProgressCallback
+from deepstudio.vision.measures import standardised
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,7 @@ class IdentityData:
         """Mouth openings standardised over this identity (how open for this person)."""
         if self.mouth_open is None:
             return None
-        return ((self.mouth_open - self.mouth_open.mean())
-                / (self.mouth_open.std() or 1.0)).astype(np.float32)
+        return standardised(self.mouth_open)
 
 
 @dataclass(frozen=True)
