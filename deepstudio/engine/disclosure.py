@@ -18,7 +18,9 @@ import numpy as np
 from deepstudio.core.consent import require_consent
 from deepstudio.core.effects import effect_spec
 from deepstudio.core.project import FaceTrackRef, Project
+from deepstudio.engine.effects import FrameItem
 from deepstudio.errors import ConsentError
+from deepstudio.media.decode import rgb_to_i420
 from deepstudio.provenance.credentials import (
     RenderProvenance,
     SourceMedia,
@@ -95,6 +97,15 @@ class Disclosure:
         if self._label is not None:
             frame = self._label.apply(frame)
         return self._watermark.embed(frame)
+
+    def mark_i420(self, item: FrameItem) -> np.ndarray:
+        """The item as marked 4:2:0 planes (even frame sizes only): its decoded planes when no
+        effect converted it and there is no label to draw, else its RGB picture converted."""
+        planes = item.untouched_i420() if self._label is None else None
+        if planes is None:
+            frame = item.image if self._label is None else self._label.apply(item.image)
+            planes = rgb_to_i420(frame)
+        return self._watermark.embed_i420(planes)
 
     def provenance(self, project: Project, media_paths: dict[str, Path],
                    model_paths: dict[str, Path], consent_ids: tuple[str, ...]

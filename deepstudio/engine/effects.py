@@ -17,6 +17,7 @@ import numpy as np
 
 from deepstudio.core.project import Clip, Effect, Project
 from deepstudio.engine.overlays import Overlays, draw_faces
+from deepstudio.media.decode import DecodedFrame
 from deepstudio.types import BBox
 
 
@@ -31,13 +32,34 @@ class Face:
 
 @dataclass
 class FrameItem:
-    """One timeline frame travelling through the render or preview pipeline."""
+    """One timeline frame travelling through the render or preview pipeline.
+
+    ``picture`` is an RGB array, or a decoded frame not converted yet: effects read and draw
+    on :attr:`image`, which converts it on first use, so a frame no effect touches can go to
+    the encoder as it was decoded.
+    """
 
     index: int
-    image: np.ndarray
+    picture: np.ndarray | DecodedFrame
     clip: Clip | None = None
     source_frame: int | None = None
     faces: list[Face] = field(default_factory=list)
+
+    @property
+    def image(self) -> np.ndarray:
+        """The RGB picture; effects may draw on it in place or assign a new one."""
+        if isinstance(self.picture, DecodedFrame):
+            self.picture = self.picture.rgb()
+        return self.picture
+
+    @image.setter
+    def image(self, value: np.ndarray) -> None:
+        self.picture = value
+
+    def untouched_i420(self) -> np.ndarray | None:
+        """The decoded 4:2:0 planes when no effect has asked for the RGB picture (and the
+        frame has such planes), else None."""
+        return self.picture.i420() if isinstance(self.picture, DecodedFrame) else None
 
     def faces_of(self, effect: Effect) -> list[Face]:
         """The faces an effect applies to: its face track, or every face when unbound."""
@@ -121,4 +143,6 @@ class DebugProcessor(EffectProcessor):
             p = self.effect.params
             overlays = Overlays(boxes=p.get("boxes", True), landmarks=p.get("landmarks", True),
                                 ids=p.get("ids", True), line_width=p.get("line_width", 2))
-            draw_faces(item.image, item.faces_of(self.effect), overlays)
+            faces = item.faces_of(self.effect)
+            if faces:  # a frame without faces stays unconverted
+                draw_faces(item.image, faces, overlays)

@@ -38,8 +38,14 @@ from deepstudio.engine.effects import (
 )
 from deepstudio.engine.timeline import Segment, audio_parts, video_segments
 from deepstudio.errors import MediaError
-from deepstudio.media.decode import VideoReader
-from deepstudio.media.encode import AudioSource, EncodeSettings, VideoWriter, check_writable
+from deepstudio.media.decode import DecodedFrame, VideoReader
+from deepstudio.media.encode import (
+    AudioSource,
+    EncodeSettings,
+    VideoWriter,
+    check_writable,
+    takes_i420,
+)
 from deepstudio.media.ffmpeg import LOCAL_PROTOCOLS, run_ffmpeg
 from deepstudio.media.probe import MediaInfo, probe
 from deepstudio.provenance.credentials import sign_render
@@ -225,7 +231,9 @@ def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor],
     stop = threading.Event()
     decoded: queue.Queue = queue.Queue(QUEUE_FRAMES)
     processed: queue.Queue = queue.Queue(QUEUE_FRAMES)
-    writer = VideoWriter(path, size[0], size[1], fps, encode)
+    i420 = takes_i420(encode, *size)
+    writer = VideoWriter(path, size[0], size[1], fps, encode, i420=i420)
+    mark = disclosure.mark_i420 if i420 else (lambda item: disclosure.mark(item.image))
 
     def decode() -> None:
         for item in _frames(inputs, a, b, size):
@@ -238,7 +246,7 @@ def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor],
             item = processed.get()
             if item is _END or stop.is_set():
                 return
-            writer.write(disclosure.mark(item.image))
+            writer.write(mark(item))
 
     stages = [_Stage(decode, "render-decode"), _Stage(encode_frames, "render-encode")]
     for stage in stages:
@@ -309,10 +317,13 @@ def _segment_frames(inputs: RenderInputs, segment: Segment,
     analysis = inputs.analyses.get(clip.media_id)
     first = segment.source_frame(segment.start)
     with VideoReader(inputs.media_info(clip.media_id)) as reader:
-        for source, image in reader.frames(first, first + segment.length):
-            fitted, scale, offset = fit_frame(image, size)
+        for source, decoded in reader.decoded_frames(first, first + segment.length):
+            picture: np.ndarray | DecodedFrame = decoded
+            scale, offset = 1.0, (0.0, 0.0)
+            if (decoded.width, decoded.height) != size:
+                picture, scale, offset = fit_frame(decoded.rgb(), size)
             faces = faces_on_frame(analysis, source, scale, offset)
-            yield FrameItem(clip.start + source - clip.in_frame, fitted, clip, source, faces)
+            yield FrameItem(clip.start + source - clip.in_frame, picture, clip, source, faces)
 
 
 def fit_frame(image: np.ndarray, size: tuple[int, int]

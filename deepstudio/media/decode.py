@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from deepstudio.errors import MediaError
@@ -34,6 +35,50 @@ def frame_to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
     turns = (rotation // 90) % 4
     # Rows may be padded (e.g. 700 px wide): consumers such as mediapipe need C order.
     return np.ascontiguousarray(np.rot90(rgb, k=turns) if turns else rgb)
+
+
+class DecodedFrame:
+    """One decoded picture, converted only when asked: to RGB for effects, or handed on as
+    its own 4:2:0 planes to an encoder that takes them (a frame no effect touches is then
+    never converted at all).
+
+    When the planes are available, RGB is made from them with OpenCV's BT.601 conversion
+    (that of swscale's default, within one level), whose inverse
+    :func:`rgb_to_i420` gives the planes back exactly: pixels an effect leaves alone survive
+    the round trip bit for bit.
+    """
+
+    def __init__(self, frame: av.VideoFrame, rotation: int) -> None:
+        self.av_frame = frame
+        self._rotation = rotation
+        turned = (rotation // 90) % 2
+        self.width = frame.height if turned else frame.width
+        self.height = frame.width if turned else frame.height
+
+    def i420(self) -> np.ndarray | None:
+        """The frame's Y, U and V planes stacked (``(h * 3 // 2, w)`` uint8) when it is
+        limited-range 8-bit 4:2:0 of even size shown unrotated; else None."""
+        frame = self.av_frame
+        if (frame.format.name != "yuv420p" or frame.color_range == _FULL_RANGE
+                or self._rotation % 360 or frame.width % 2 or frame.height % 2):
+            return None
+        return frame.to_ndarray()
+
+    def rgb(self) -> np.ndarray:
+        """A fresh upright RGB uint8 array (callers may draw on it)."""
+        planes = self.i420()
+        if planes is not None:
+            return cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420)
+        return frame_to_rgb(self.av_frame, self._rotation)
+
+
+_FULL_RANGE = 2
+"""AVColorRange's JPEG (full) range: such planes would need rescaling to pass as yuv420p."""
+
+
+def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 limited-range 4:2:0 planes of an even-sized RGB frame (see DecodedFrame)."""
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
 
 
 class VideoReader:
@@ -73,7 +118,20 @@ class VideoReader:
         return int(max(0, np.searchsorted(info.frame_pts, float(t) + 0.5, side="right") - 1))
 
     def frames(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
-        """Frames ``start``..``end`` (exclusive) in order, decoded in a streaming fashion."""
+        """RGB frames ``start``..``end`` (exclusive) in order, decoded in a streaming fashion.
+
+        A source frame shown at several timeline frames (variable frame rate) is converted
+        once and yielded as the same array each time.
+        """
+        last: tuple[DecodedFrame, np.ndarray] | None = None
+        for index, decoded in self.decoded_frames(start, end):
+            if last is None or last[0] is not decoded:
+                last = (decoded, frame_to_rgb(decoded.av_frame, self.info.rotation))
+            yield index, last[1]
+
+    def decoded_frames(self, start: int = 0, end: int | None = None
+                       ) -> Iterator[tuple[int, DecodedFrame]]:
+        """Like :meth:`frames`, but yields unconverted :class:`DecodedFrame` objects."""
         end = self.frame_count if end is None else min(end, self.frame_count)
         if start >= end:
             return
@@ -86,9 +144,9 @@ class VideoReader:
             for src, frame in self._decode_from(container, int(wanted[0])):
                 if src < wanted[out - start]:
                     continue
-                rgb = frame_to_rgb(frame, self.info.rotation)
+                decoded = DecodedFrame(frame, self.info.rotation)
                 while out < end and wanted[out - start] <= src:
-                    yield out, rgb
+                    yield out, decoded
                     out += 1
                 if out >= end:
                     return

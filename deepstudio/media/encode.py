@@ -92,19 +92,32 @@ def check_writable(path: Path) -> None:
                          path) from None
 
 
-class VideoWriter:
-    """Streams RGB frames into ffmpeg, with optional audio from another file.
+def takes_i420(settings: EncodeSettings, width: int, height: int) -> bool:
+    """Whether a writer for ``settings`` can take 4:2:0 planes (:class:`VideoWriter`'s
+    ``i420``): H.264 and H.265 encode 4:2:0 anyway, so planes save ffmpeg's RGB conversion and
+    half the pipe; ProRes (4:2:2) and PNG (RGB) would lose colour resolution."""
+    return settings.codec in ("h264", "h265") and width % 2 == 0 and height % 2 == 0
 
+
+class VideoWriter:
+    """Streams frames into ffmpeg, with optional audio from another file.
+
+    Frames are RGB ``(h, w, 3)`` uint8, or with ``i420`` (see :func:`takes_i420`) BT.601
+    limited-range Y, U and V planes stacked as ``(h * 3 // 2, w)`` uint8.
     For the "png" codec ``path`` is a folder that receives ``frame_000000.png``... and, when
     there is audio, ``audio.wav``.
     """
 
     def __init__(self, path: str | Path, width: int, height: int, fps: Fraction,
                  settings: EncodeSettings | None = None,
-                 audio_source: AudioSource | None = None) -> None:
+                 audio_source: AudioSource | None = None, i420: bool = False) -> None:
         self.path = Path(path)
         self.settings = settings or EncodeSettings()
+        if i420 and not takes_i420(self.settings, width, height):
+            raise ValueError(f"{self.settings.codec} at {width}x{height} cannot take 4:2:0 planes")
         self.width, self.height = width, height
+        self._frame_shape = (height * 3 // 2, width) if i420 else (height, width, 3)
+        self._pix_fmt = "yuv420p" if i420 else "rgb24"
         self.frames_written = 0
         if self.settings.codec == "png":
             self.path.mkdir(parents=True, exist_ok=True)
@@ -126,7 +139,7 @@ class VideoWriter:
 
     def _command(self, fps: Fraction, audio: AudioSource | None) -> list[str]:
         pad = self.settings.codec != "png" and (self.width % 2 or self.height % 2)
-        cmd = [*base_command(), *LOCAL_PROTOCOLS, "-f", "rawvideo", "-pix_fmt", "rgb24",
+        cmd = [*base_command(), *LOCAL_PROTOCOLS, "-f", "rawvideo", "-pix_fmt", self._pix_fmt,
                "-s", f"{self.width}x{self.height}", "-r", f"{fps.numerator}/{fps.denominator}",
                "-i", "pipe:0"]
         use_audio = audio is not None and self.settings.audio != "none"
@@ -163,9 +176,9 @@ class VideoWriter:
             self._stderr.append(line.decode(errors="replace").strip())
 
     def write(self, frame: np.ndarray) -> None:
-        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
+        if frame.shape != self._frame_shape or frame.dtype != np.uint8:
             raise ValueError(f"frame {frame.shape} {frame.dtype} is not "
-                             f"({self.height}, {self.width}, 3) uint8")
+                             f"{self._frame_shape} uint8")
         try:
             self._proc.stdin.write(np.ascontiguousarray(frame).data)
         except (BrokenPipeError, OSError):

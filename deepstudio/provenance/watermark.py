@@ -31,6 +31,8 @@ _MASK_REF_ACTIVITY = 1.6
 """Mean absolute Laplacian of a block (blurred over 3x3 blocks) that gets full strength:
 talking-head skin measures 1-3, camera noise on a plain wall ~1, a synthetic flat field 0."""
 _MAX_LIFT = 1.25
+_LIMITED_RANGE = 219 / 255
+"""Video-range luma (16-235) moves this much per full-range grey level."""
 
 
 class WatermarkEmbedder:
@@ -56,12 +58,29 @@ class WatermarkEmbedder:
         if frame_rgb.shape != (self.height, self.width, 3) or frame_rgb.dtype != np.uint8:
             raise ValueError(f"expected uint8 frame of shape {(self.height, self.width, 3)}, "
                              f"got {frame_rgb.dtype} {frame_rgb.shape}")
-        mask = self._mask(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY))
-        # delta + 128 as uint8, then frame + that - 128 with saturation: all SIMD uint8 paths.
-        offset = cv2.convertScaleAbs(cv2.multiply(self._pattern, mask), alpha=1.0, beta=128.0)
+        offset = self._offset(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY), 1.0)
         return cv2.addWeighted(frame_rgb, 1.0, cv2.merge([offset, offset, offset]), 1.0, -128.0)
 
-    def _mask(self, gray: np.ndarray) -> np.ndarray:
+    def embed_i420(self, planes: np.ndarray) -> np.ndarray:
+        """Marks limited-range 4:2:0 planes (Y, U, V stacked, as ffmpeg's yuv420p) in place
+        and returns them. Only Y changes, by what :meth:`embed` adds to R, G and B times
+        219/255, so the encoded file is the same as the RGB path would give."""
+        if planes.shape != (self.height * 3 // 2, self.width) or planes.dtype != np.uint8:
+            raise ValueError(f"expected uint8 4:2:0 planes of shape "
+                             f"{(self.height * 3 // 2, self.width)}, got {planes.dtype} "
+                             f"{planes.shape}")
+        luma = planes[:self.height]
+        luma[:] = cv2.addWeighted(luma, 1.0, self._offset(luma, _LIMITED_RANGE), 1.0, -128.0)
+        return planes
+
+    def _offset(self, luma: np.ndarray, gain: float) -> np.ndarray:
+        """The mark as uint8 ``delta * gain + 128`` for a luma plane whose levels are
+        ``gain`` times full-range grey (then frame + offset - 128 with saturation: all SIMD
+        uint8 paths)."""
+        mask = self._mask(luma, gain)
+        return cv2.convertScaleAbs(cv2.multiply(self._pattern, mask), alpha=gain, beta=128.0)
+
+    def _mask(self, gray: np.ndarray, gain: float) -> np.ndarray:
         """Per-pixel strength factor from the mean absolute Laplacian of 8x8 blocks.
 
         Normalised to RMS 1 (the same total energy in every frame) but lifted by at most
@@ -76,7 +95,7 @@ class WatermarkEmbedder:
                                       cols * _BLOCK - self.width, cv2.BORDER_REPLICATE)
         small = cv2.resize(activity, self._blocks, interpolation=cv2.INTER_AREA)
         small = cv2.blur(small.astype(np.float32), (3, 3))
-        small = np.clip(small / _MASK_REF_ACTIVITY, _MASK_FLOOR, _MASK_CEIL)
+        small = np.clip(small / (_MASK_REF_ACTIVITY * gain), _MASK_FLOOR, _MASK_CEIL)
         small *= min(_MAX_LIFT, 1.0 / max(float(np.sqrt(np.mean(small * small))), 1e-6))
         mask = cv2.resize(small, (cols * _BLOCK, rows * _BLOCK), interpolation=cv2.INTER_LINEAR)
         return mask[:self.height, :self.width]

@@ -78,3 +78,37 @@ def test_long_gop_file_seeks_exactly(tmp_path):
     with VideoReader(clip) as reader:
         for k in (199, 3, 150, 151, 100):
             assert decode_index(reader.read(k)) == k
+
+
+def test_decoded_planes_survive_the_rgb_round_trip(index_video):
+    """A render converts only the frames effects touch, and what they leave alone comes back
+    bit for bit when their RGB goes back to 4:2:0."""
+    from deepstudio.media.decode import rgb_to_i420
+
+    with VideoReader(index_video) as reader:
+        for k, decoded in reader.decoded_frames(10, 13):
+            planes = decoded.i420()
+            assert planes is not None and planes.shape == (decoded.height * 3 // 2,
+                                                           decoded.width)
+            rgb = decoded.rgb()
+            assert decode_index(rgb) == k
+            assert rgb is not decoded.rgb()  # fresh arrays: effects may draw on them
+            assert np.array_equal(rgb_to_i420(rgb), planes)
+
+
+def test_frames_without_usable_planes_still_give_rgb(tmp_path, index_video):
+    """Rotated, odd-sized or full-range frames have no planes to hand on, only RGB."""
+    rotated = tmp_path / "rotated.mp4"
+    run_ffmpeg("-display_rotation", "90", "-i", str(index_video), "-c", "copy", str(rotated))
+    odd = tmp_path / "odd.mp4"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=0.2",
+               "-vf", "scale=853:479", "-c:v", "libx264", "-preset", "ultrafast",
+               "-pix_fmt", "yuv444p", str(odd))
+    full = tmp_path / "full.mp4"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.2",
+               "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuvj420p", str(full))
+    for clip, shape in ((rotated, (128, 96, 3)), (odd, (479, 853, 3)), (full, (48, 64, 3))):
+        with VideoReader(clip) as reader:
+            _, decoded = next(reader.decoded_frames(0, 1))
+            assert decoded.i420() is None, clip.name
+            assert decoded.rgb().shape == shape

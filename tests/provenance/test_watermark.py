@@ -49,6 +49,26 @@ def test_embed_keeps_shape_and_is_invisible(testdata: Path) -> None:
         WatermarkEmbedder(PAYLOAD, w + 2, h).embed(frame)
 
 
+def test_marking_planes_changes_luma_as_marking_rgb_does(testdata: Path) -> None:
+    """Renders to H.264/H.265 mark the 4:2:0 planes they hand to ffmpeg: the luma change must be
+    the one the RGB path makes (what ffmpeg's conversion of a marked RGB frame would give)."""
+    from deepstudio.media.decode import rgb_to_i420
+
+    frame = next(read_frames(testdata / "talk_c.mp4", 1))
+    h, w = frame.shape[:2]
+    embedder = WatermarkEmbedder(PAYLOAD, w, h)
+    planes = rgb_to_i420(frame)
+    via_rgb = rgb_to_i420(embedder.embed(frame)).astype(int)
+    marked = embedder.embed_i420(planes.copy()).astype(int)
+    assert np.array_equal(marked[h:], planes[h:])  # chroma untouched
+    luma_change = marked[:h] - planes[:h]
+    assert np.sqrt(np.mean(luma_change ** 2)) > 1.5
+    rounding = np.abs(marked[:h] - via_rgb[:h])  # both paths round; RGB rounds twice
+    assert rounding.max() <= 3 and rounding.mean() < 0.5
+    with pytest.raises(ValueError):
+        embedder.embed_i420(planes[:-2])
+
+
 def test_flat_pictures_get_a_weak_mark(testdata: Path) -> None:
     """A clean flat field (green screen, graded sky) would show the pattern as a faint
     checkerboard: it gets about half the strength a textured picture gets."""
