@@ -94,6 +94,9 @@ class FaceTracker:
         self.embeddings_computed = 0
         self._helper: ThreadPoolExecutor | None = None
         self._embedder_lock = threading.Lock()
+        self._in_view: dict[int, _Track] = {}
+        """Tracks seen within the last ``max_lost_frames`` of their shot (the others can only
+        come back by identity)."""
 
     def update(self, frame_index: int, frame: Frame, faces: list[FaceObservation],
                cut: bool = False) -> list[int]:
@@ -124,6 +127,7 @@ class FaceTracker:
             else:
                 track = by_id[track_id]
                 track.bbox, track.centre, track.last_frame = face.bbox, _centre(face), frame_index
+            self._in_view[track.track_id] = track
             if len(track.samples) < SAMPLES_PER_TRACK and frame_index >= track.next_sample_frame:
                 track.samples.append(_crop_sample(frame, face.bbox))
                 track.next_sample_frame = frame_index + self.sample_every
@@ -160,9 +164,9 @@ class FaceTracker:
     def _embed_gone_tracks(self, frame_index: int, recent: list[_Track]) -> None:
         """Start embedding the crops of tracks that can now only come back by identity."""
         still_near = {t.track_id for t in recent}
-        for track in self._tracks:
-            if track.track_id in still_near or track.last_frame >= frame_index:
-                continue
+        gone = [t for t in self._in_view.values() if t.track_id not in still_near]
+        for track in gone:
+            del self._in_view[track.track_id]
             for sample in track.samples:
                 if sample.embedding is None and sample.pending is None:
                     if self._helper is None:

@@ -36,3 +36,27 @@ def test_reassociation_after_cuts_by_identity(talk_frames, clip_frames):
     assert third == first
     assert {i[0] for i in ids[:20]} == {first} and {i[0] for i in ids[40:]} == {first}
     assert tracker.reassociations == [(40, first)]
+
+
+def test_lost_tracks_are_embedded_off_the_analysis_thread(talk_frames, clip_frames,
+                                                          monkeypatch):
+    """The crops of a track cut off are embedded on the helper thread while FaceMesh goes on;
+    only the returning face's own descriptor is computed in line."""
+    import threading
+
+    from deepstudio.vision.identity import FaceEmbedder
+
+    threads: list[str] = []
+    original = FaceEmbedder.embed
+
+    def recording_embed(self, frame, bbox):
+        threads.append(threading.current_thread().name)
+        return original(self, frame, bbox)
+
+    monkeypatch.setattr(FaceEmbedder, "embed", recording_embed)
+    frames = talk_frames[:20] + clip_frames("swap_a.mp4", 20) + talk_frames[40:60]
+    tracker, ids = run_tracker(frames)
+    assert ids[40] == ids[0]  # the same person is still recognised
+    helper = [name for name in threads if name.startswith("face-embed")]
+    assert helper and len(helper) >= len(threads) - 2  # the two returning faces' queries
+    assert tracker.embeddings_computed == len(threads)
