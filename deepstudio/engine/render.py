@@ -236,7 +236,7 @@ def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor],
     mark = disclosure.mark_i420 if i420 else (lambda item: disclosure.mark(item.image))
 
     def decode() -> None:
-        for item in _frames(inputs, a, b, size):
+        for item in _frames(inputs, a, b, size, i420):
             if not _put(decoded, item, stop):
                 return
         _put(decoded, _END, stop)
@@ -298,8 +298,10 @@ def _raise_stage_errors(stages: list[_Stage]) -> None:
             raise stage.error
 
 
-def _frames(inputs: RenderInputs, a: int, b: int, size: tuple[int, int]) -> Iterator[FrameItem]:
-    """Timeline frames ``[a, b)`` at the output size, with the faces of their source frames."""
+def _frames(inputs: RenderInputs, a: int, b: int, size: tuple[int, int],
+            i420: bool) -> Iterator[FrameItem]:
+    """Timeline frames ``[a, b)`` at the output size, with the faces of their source frames.
+    ``i420``: the writer takes 4:2:0 planes, so frames of the output size stay unconverted."""
     width, height = size
     for segment in video_segments(inputs.project, a, b):
         if segment.clip is None:
@@ -307,11 +309,11 @@ def _frames(inputs: RenderInputs, a: int, b: int, size: tuple[int, int]) -> Iter
             for k in range(segment.start, segment.start + segment.length):
                 yield FrameItem(k, black.copy())
             continue
-        yield from _segment_frames(inputs, segment, size)
+        yield from _segment_frames(inputs, segment, size, i420)
 
 
-def _segment_frames(inputs: RenderInputs, segment: Segment,
-                    size: tuple[int, int]) -> Iterator[FrameItem]:
+def _segment_frames(inputs: RenderInputs, segment: Segment, size: tuple[int, int],
+                    i420: bool) -> Iterator[FrameItem]:
     clip = segment.clip
     assert clip is not None
     analysis = inputs.analyses.get(clip.media_id)
@@ -320,8 +322,8 @@ def _segment_frames(inputs: RenderInputs, segment: Segment,
         for source, decoded in reader.decoded_frames(first, first + segment.length):
             picture: np.ndarray | DecodedFrame = decoded
             scale, offset = 1.0, (0.0, 0.0)
-            if (decoded.width, decoded.height) != size:
-                picture, scale, offset = fit_frame(decoded.rgb(), size)
+            if not i420 or (decoded.width, decoded.height) != size:
+                picture, scale, offset = fit_frame(decoded.interpolated_rgb(), size)
             faces = faces_on_frame(analysis, source, scale, offset)
             yield FrameItem(clip.start + source - clip.in_frame, picture, clip, source, faces)
 

@@ -65,10 +65,17 @@ class DecodedFrame:
         return frame.to_ndarray()
 
     def rgb(self) -> np.ndarray:
-        """A fresh upright RGB uint8 array (callers may draw on it)."""
+        """A fresh upright RGB uint8 array (callers may draw on it) for a frame that goes back
+        to 4:2:0: each chroma sample is repeated over its 2x2 pixels, which is what makes the
+        round trip exact."""
         planes = self.i420()
         if planes is not None:
             return cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420)
+        return frame_to_rgb(self.av_frame, self._rotation)
+
+    def interpolated_rgb(self) -> np.ndarray:
+        """A fresh upright RGB uint8 array with swscale's interpolated chroma (what
+        :meth:`VideoReader.frames` gives): smoother for RGB outputs and for resizing."""
         return frame_to_rgb(self.av_frame, self._rotation)
 
 
@@ -126,7 +133,7 @@ class VideoReader:
         last: tuple[DecodedFrame, np.ndarray] | None = None
         for index, decoded in self.decoded_frames(start, end):
             if last is None or last[0] is not decoded:
-                last = (decoded, frame_to_rgb(decoded.av_frame, self.info.rotation))
+                last = (decoded, decoded.interpolated_rgb())
             yield index, last[1]
 
     def decoded_frames(self, start: int = 0, end: int | None = None
