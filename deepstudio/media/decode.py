@@ -49,7 +49,7 @@ class DecodedFrame:
     """
 
     def __init__(self, frame: av.VideoFrame, rotation: int) -> None:
-        self.av_frame = frame
+        self._frame = frame
         self._rotation = rotation
         turned = (rotation // 90) % 2
         self.width = frame.height if turned else frame.width
@@ -58,7 +58,7 @@ class DecodedFrame:
     def i420(self) -> np.ndarray | None:
         """The frame's Y, U and V planes stacked (``(h * 3 // 2, w)`` uint8) when it is
         limited-range 8-bit 4:2:0 of even size shown unrotated; else None."""
-        frame = self.av_frame
+        frame = self._frame
         if (frame.format.name != "yuv420p" or frame.color_range == _FULL_RANGE
                 or self._rotation % 360 or frame.width % 2 or frame.height % 2):
             return None
@@ -71,12 +71,12 @@ class DecodedFrame:
         planes = self.i420()
         if planes is not None:
             return cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420)
-        return frame_to_rgb(self.av_frame, self._rotation)
+        return self.interpolated_rgb()
 
     def interpolated_rgb(self) -> np.ndarray:
         """A fresh upright RGB uint8 array with swscale's interpolated chroma (what
         :meth:`VideoReader.frames` gives): smoother for RGB outputs and for resizing."""
-        return frame_to_rgb(self.av_frame, self._rotation)
+        return frame_to_rgb(self._frame, self._rotation)
 
 
 _FULL_RANGE = 2
