@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepstudio.engine.evaluate import pearson, speech_energy
 from deepstudio.media.audio import read_audio
 from deepstudio.media.probe import probe
 from deepstudio.models.lipsync.mel import log_mel_spectrogram, mel_windows
@@ -49,13 +50,14 @@ def main() -> None:
     frames = np.asarray(track.frames)
     train = frames < split_s * float(info.fps)
     mel = log_mel_spectrogram(read_audio(clip), source=clip)
+    energy = speech_energy(clip, float(info.fps), info.frame_count)  # as evaluate measures it
     for shift in shifts:
         windows = mel_windows(mel, np.clip(frames + shift, 0, frames.max()), info.fps)
         pooled = windows.reshape(len(windows), windows.shape[1], -1, 4).mean(-1)
-        energy = windows.mean(axis=(1, 2))
-        print(f"shift {shift:+3d} frames: ridge r on held-out frames "
-              f"{ridge_test_correlation(pooled.reshape(len(pooled), -1), opening, train):.3f}"
-              f", speech energy / mouth r {np.corrcoef(energy, opening)[0, 1]:.3f}", flush=True)
+        ridge = ridge_test_correlation(pooled.reshape(len(pooled), -1), opening, train)
+        loudness = pearson(opening, energy[np.clip(frames + shift, 0, info.frame_count - 1)])
+        print(f"shift {shift:+3d} frames: ridge r on held-out frames {ridge:.3f}, "
+              f"speech energy / mouth r {loudness:.3f}", flush=True)
 
 
 if __name__ == "__main__":
