@@ -1,13 +1,17 @@
 """Whole-video face analysis: landmarks of every face in every frame, grouped into tracks.
 
-Decoding runs in a background thread feeding a small bounded queue, so PyAV decodes the
-next frames while MediaPipe works on this one. Per frame: shot-cut check, FaceMesh
-(tracking mode), tracker. At the end every track is smoothed (One-Euro, restarted at cuts
-and gaps). Results are cached per media content hash as a pickle-free ``.npz``.
+FaceMesh keeps one core busy, so the video is shared by one worker thread per core, each
+with its own FaceMesh graph and tracker (see :class:`_SegmentScheduler` for who does which
+frames); in each worker a decode thread feeds a small bounded queue, so PyAV decodes the next
+frames while MediaPipe works on this one. Per frame: shot-cut check, FaceMesh (tracking
+mode), tracker. The workers' ranges are joined in frame order (:meth:`FaceTracker.join`),
+then every track is smoothed (One-Euro, restarted at cuts and gaps). Results are cached per
+media content hash as a pickle-free ``.npz``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -16,6 +20,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from deepstudio.errors import MediaError
+from deepstudio.errors import Cancelled, MediaError
 from deepstudio.media.decode import VideoReader
 from deepstudio.media.probe import MediaInfo, probe
 from deepstudio.types import BBox, FrameIndex, Progress, ProgressCallback
@@ -32,10 +37,20 @@ from deepstudio.vision.shots import ShotDetector, colour_histogram
 from deepstudio.vision.smoothing import smooth_sequence
 from deepstudio.vision.tracker import FaceTracker
 
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 """Bump when results would differ (models, tracker, smoothing, file layout): old caches die."""
 DECODE_QUEUE_FRAMES = 8
 PROGRESS_INTERVAL_S = 0.2
+MAX_WORKERS = 8
+"""Analysis threads, one FaceMesh graph each (a graph keeps one core busy)."""
+MIN_SEGMENT_FRAMES = 15
+"""No worker takes over fewer frames than this from another."""
+PRIME_FRAMES = 8
+"""A worker starting mid-video first runs FaceMesh (and the cut detector) on this many
+earlier frames, unrecorded: FaceMesh keeps tracking faces that its detector would not find
+afresh (small, turned, half covered), and a cold start at the boundary would miss them."""
+DECODE_SHARE = 0.3
+"""Decoding a frame costs roughly this fraction of FaceMesh on it (places segment bounds)."""
 
 
 @dataclass(frozen=True)
@@ -217,13 +232,152 @@ def analyze_video(path: str | Path, progress: ProgressCallback | None = None,
 def _analyze(info: MediaInfo, progress: ProgressCallback | None,
              max_faces: int) -> FaceAnalysis:
     fps = float(info.fps) or 25.0
+    workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+    scheduler = _SegmentScheduler(info)
+    reporter = _ProgressReporter(progress, info.frame_count)
+    stop = threading.Event()
+    done = [0] * workers
+    with ThreadPoolExecutor(workers, thread_name_prefix="analysis-worker") as pool:
+        futures = [pool.submit(_worker, info, scheduler, fps, max_faces, stop, done, k)
+                   for k in range(workers)]
+        try:
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, PROGRESS_INTERVAL_S, FIRST_EXCEPTION)
+                for future in finished:
+                    future.result()  # raises a worker's error here
+                reporter.frames_done(sum(done))
+        except BaseException:
+            stop.set()  # leaving the pool then waits for the other workers to stop
+            raise
+    segments = sorted((s for f in futures for s in f.result()), key=lambda s: s.start)
+    tracker, rows, cuts = segments[0].tracker, segments[0].rows, segments[0].cuts
+    for segment in segments[1:]:
+        cut = bool(segment.cuts) and segment.cuts[0] == segment.start
+        mapping = tracker.join(segment.tracker, segment.start, cut)
+        cuts.extend(segment.cuts)
+        for local_id, observed in segment.rows.items():
+            rows.setdefault(mapping[local_id], []).extend(observed)
+    tracks = {track_id: _build_track(track_id, observed, cuts, fps)
+              for track_id, observed in sorted(rows.items())}
+    return FaceAnalysis(info.content_hash, info.frame_count, fps, info.width, info.height,
+                        tracks, cuts, list(tracker.reassociations), max_faces)
+
+
+@dataclass
+class _Range:
+    """Frames ``next``..``end`` are still to do; another worker may take over the tail."""
+
+    start: int
+    end: int
+    next: int
+
+
+class _SegmentScheduler:
+    """Hands frame ranges to the analysis workers. The first worker gets the whole video;
+    each other worker, whenever it is idle, takes the second half of what the busiest worker
+    has left, moved near a keyframe when that is cheaper than decoding from the keyframe
+    before the midpoint (a decoder can only start at a keyframe; a worker starts decoding
+    ``PRIME_FRAMES`` before its range). So the work stays balanced however unevenly the
+    faces are spread, with few seeks."""
+
+    def __init__(self, info: MediaInfo) -> None:
+        self.total = info.frame_count
+        keys = np.unique(np.append(info.keyframe_indices(), 0))
+        self._cheap_starts = keys + PRIME_FRAMES
+        """Start frames whose decoding (priming included) begins right at a keyframe."""
+        self._ranges: list[_Range] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> _Range | None:
+        with self._lock:
+            if not self._ranges:
+                taken = _Range(0, self.total, 0)
+            else:
+                busiest = max(self._ranges, key=lambda r: r.end - r.next)
+                split = self._split_point(busiest.next, busiest.end)
+                if split is None:
+                    return None
+                taken = _Range(split, busiest.end, split)
+                busiest.end = split
+            self._ranges.append(taken)
+            return taken
+
+    def advance(self, taken: _Range, index: int) -> bool:
+        """Whether frame ``index`` is still the caller's to do (then it counts as begun)."""
+        with self._lock:
+            if index >= taken.end:
+                return False
+            taken.next = index + 1
+            return True
+
+    def _split_point(self, begin: int, end: int) -> int | None:
+        """Where to split frames ``begin``..``end`` in two, or None when it does not pay.
+
+        Costs are counted in frames of FaceMesh work: a frame decoded only to reach the
+        start costs ``DECODE_SHARE``, a frame moved away from the middle costs a little more
+        than one (it unbalances the two halves).
+        """
+        half = (end - begin) // 2
+        if half < MIN_SEGMENT_FRAMES:
+            return None
+        ideal = begin + half
+        cheap = self._cheap_starts
+        before = cheap[cheap <= ideal]
+        redundant = (ideal - int(before[-1])) * DECODE_SHARE if before.size else 0.0
+        split = ideal
+        usable = cheap[(cheap >= begin + MIN_SEGMENT_FRAMES) & (cheap <= end - MIN_SEGMENT_FRAMES)]
+        if usable.size:
+            nearest = int(usable[np.argmin(np.abs(usable - ideal))])
+            if abs(nearest - ideal) * (1 + DECODE_SHARE) <= redundant:
+                split, redundant = nearest, 0.0
+        # Moving half the frames to the idle worker saves about ``half`` on the critical
+        # path; the redundant decoding is paid by the idle worker before it starts.
+        return split if redundant < 0.5 * half else None
+
+
+@dataclass
+class _Segment:
+    """What one worker found in one range of frames, on its own."""
+
+    start: int
+    rows: dict[int, list[tuple[int, Any]]]
+    cuts: list[int]
+    """Cuts at ``start`` included: the shot detector saw the frames before it (priming)."""
+    tracker: FaceTracker
+
+
+def _worker(info: MediaInfo, scheduler: _SegmentScheduler, fps: float, max_faces: int,
+            stop: threading.Event, done: list[int], slot: int) -> list[_Segment]:
+    """Analyse the ranges ``scheduler`` hands out, with one FaceMesh graph."""
+    segments = []
+    with FaceMeshDetector(max_faces=max_faces) as detector:
+        while (taken := scheduler.take()) is not None:
+            detector.reset()
+            segments.append(_track_segment(info, taken, scheduler, detector, fps, stop,
+                                           done, slot))
+    return segments
+
+
+def _track_segment(info: MediaInfo, taken: _Range, scheduler: _SegmentScheduler,
+                   detector: FaceMeshDetector, fps: float, stop: threading.Event,
+                   done: list[int], slot: int) -> _Segment:
+    """Decode, FaceMesh and track one range; counts its frames in ``done[slot]``."""
     shots = ShotDetector()
     tracker = FaceTracker(fps)
     rows: dict[int, list[tuple[int, Any]]] = {}
     cuts: list[int] = []
-    reporter = _ProgressReporter(progress, info.frame_count)
-    with FaceMeshDetector(max_faces=max_faces) as detector:
-        for index, frame, histogram in _prefetched_frames(info):
+    primed_from = max(0, taken.start - PRIME_FRAMES)
+    with contextlib.closing(_prefetched_frames(info, primed_from, taken.end)) as frames:
+        for index, frame, histogram in frames:
+            if stop.is_set():
+                raise Cancelled
+            if index < taken.start:
+                shots.update_histogram(histogram)
+                detector.detect(frame)
+                continue
+            if not scheduler.advance(taken, index):
+                break
             cut = shots.update_histogram(histogram)
             if cut:
                 cuts.append(index)
@@ -231,11 +385,8 @@ def _analyze(info: MediaInfo, progress: ProgressCallback | None,
             ids = tracker.update(index, frame, faces, cut=cut)
             for track_id, face in zip(ids, faces):
                 rows.setdefault(track_id, []).append((index, face))
-            reporter.frame_done(index)
-    tracks = {track_id: _build_track(track_id, observed, cuts, fps)
-              for track_id, observed in sorted(rows.items())}
-    return FaceAnalysis(info.content_hash, info.frame_count, fps, info.width, info.height,
-                        tracks, cuts, list(tracker.reassociations), max_faces)
+            done[slot] += 1
+    return _Segment(taken.start, rows, cuts, tracker)
 
 
 def _build_track(track_id: int, observed: list[tuple[int, Any]], cuts: list[int],
@@ -258,23 +409,24 @@ class _ProgressReporter:
         self.start = time.monotonic()
         self.last = self.start
 
-    def frame_done(self, index: int) -> None:
+    def frames_done(self, count: int) -> None:
         now = time.monotonic()
-        if self.callback is None or now - self.last < PROGRESS_INTERVAL_S:
+        if self.callback is None or count == 0 or now - self.last < PROGRESS_INTERVAL_S:
             return
         self.last = now
-        fraction = (index + 1) / self.total
+        fraction = min(count, self.total) / self.total
         eta = (now - self.start) * (1 - fraction) / fraction
-        self.callback(Progress(fraction, f"analysing faces: frame {index + 1}/{self.total}",
+        self.callback(Progress(fraction, f"analysing faces: {count}/{self.total} frames",
                                eta_s=eta))
 
 
 _END = object()
 
 
-def _prefetched_frames(info: MediaInfo) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """The video's frames with their colour histograms (for cut detection), decoded in a
-    background thread a few frames ahead, so both overlap MediaPipe on the main thread."""
+def _prefetched_frames(info: MediaInfo, start: int, end: int
+                       ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Frames ``start``..``end`` with their colour histograms (for cut detection), decoded
+    in a background thread a few frames ahead, so both overlap MediaPipe."""
     frames: queue.Queue[Any] = queue.Queue(maxsize=DECODE_QUEUE_FRAMES)
     stop = threading.Event()
 
@@ -290,7 +442,7 @@ def _prefetched_frames(info: MediaInfo) -> Iterator[tuple[int, np.ndarray, np.nd
     def decode() -> None:
         try:
             with VideoReader(info) as reader:
-                for index, frame in reader.frames():
+                for index, frame in reader.frames(start, end):
                     if not put((index, frame, colour_histogram(frame))):
                         return
             put(_END)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -106,12 +107,17 @@ class FaceMeshDetector:
             # The first face opens the TFLite interpreters, which log to stderr once.
             self._mesh.process(_warm_up_face())
         if not self.static:
-            self._mesh.reset()
+            self.reset()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+    def reset(self) -> None:
+        """Forget the faces being tracked (the next frame is not a continuation)."""
+        if self._mesh is not None:
+            self._mesh.reset()
 
     def close(self) -> None:
         if self._mesh is not None:
@@ -158,14 +164,23 @@ def _observation(landmark_list: Any, width: int, height: int) -> FaceObservation
     return FaceObservation(points, BBox.from_points(points), float(inside.mean()))
 
 
+_stderr_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def native_stderr_silenced() -> Iterator[None]:
     """Send the process's stderr (file descriptor 2) to /dev/null for a moment.
 
     MediaPipe's C++ side prints TFLite and absl log lines ("Created TensorFlow Lite XNNPACK
     delegate", "Feedback manager requires...") while a graph starts; they mean nothing to
-    people. Python-level logging is unaffected outside the block.
+    people. Python-level logging is unaffected outside the block. One thread at a time: two
+    overlapping blocks would save and restore each other's /dev/null for good.
     """
+    with _stderr_lock:
+        yield from _silenced_stderr()
+
+
+def _silenced_stderr() -> Iterator[None]:
     try:
         saved = os.dup(2)
     except OSError:
