@@ -203,6 +203,7 @@ class FaceTracker:
                 by_id[track.track_id] = track
         self.reassociations.extend((frame, mapping[track_id])
                                    for frame, track_id in later.reassociations)
+        self.reassociations.sort()
         self.embeddings_computed += later.embeddings_computed
         for frame in ([first_frame] if cut else []) + [later.first_cut, later.last_cut]:
             if frame is not None:
