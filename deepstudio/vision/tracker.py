@@ -62,10 +62,10 @@ class _Track:
     centre: np.ndarray
     last_frame: int
     next_sample_frame: int
+    first_frame: int
+    first_bbox: BBox
+    first_centre: np.ndarray
     samples: list[_IdentitySample] = field(default_factory=list)
-    first_frame: int = 0
-    first_bbox: BBox | None = None
-    first_centre: np.ndarray | None = None
 
     @property
     def size(self) -> float:
@@ -85,6 +85,13 @@ def _pair_cost(bbox: BBox, centre: np.ndarray, size: float, face_bbox: BBox,
     if iou >= MIN_IOU or shift <= MAX_CENTRE_SHIFT:
         return (1.0 - iou) + shift
     return _FORBIDDEN
+
+
+def _identity_candidates(track: _Track, earlier: list[_Track]) -> list[_Track]:
+    """The ``earlier`` tracks ``track`` may continue by identity: sampled, and never on
+    screen at the same time as it."""
+    return [t for t in earlier if t.samples
+            and (t.last_frame < track.first_frame or t.first_frame > track.last_frame)]
 
 
 def _crop_sample(frame: Frame, bbox: BBox) -> _IdentitySample:
@@ -149,7 +156,7 @@ class FaceTracker:
             if track_id is None:
                 centre = _centre(face)
                 track = _Track(self._next_id, face.bbox, centre, frame_index, frame_index,
-                               first_frame=frame_index, first_bbox=face.bbox, first_centre=centre)
+                               frame_index, face.bbox, centre)
                 self._next_id += 1
                 self._tracks.append(track)
             else:
@@ -183,9 +190,10 @@ class FaceTracker:
         if not cut:
             self._join_across_boundary(later, incoming, first_frame, mapping)
         unknown = [t for t in incoming if t.track_id not in mapping]
-        if unknown and earlier:
+        needed = {id(t): t for new in unknown for t in _identity_candidates(new, earlier)}
+        if needed:
             self._embed_samples([t.samples[0] for t in unknown if t.samples]
-                                + [sample for t in earlier for sample in t.samples])
+                                + [sample for t in needed.values() for sample in t.samples])
         by_id = {t.track_id: t for t in self._tracks}
         for track in incoming:
             if track.track_id not in mapping:
@@ -225,7 +233,6 @@ class FaceTracker:
         for r, old in enumerate(ending):
             for c, new in enumerate(starting):
                 if new.first_frame - old.last_frame <= self.max_lost_frames:
-                    assert new.first_bbox is not None and new.first_centre is not None
                     cost[r, c] = _pair_cost(old.bbox, old.centre, old.size,
                                             new.first_bbox, new.first_centre)
         for row, col in zip(*linear_sum_assignment(cost)):
@@ -235,8 +242,7 @@ class FaceTracker:
     def _identify_track(self, track: _Track, earlier: list[_Track]) -> int | None:
         """The id of the closest of the ``earlier`` tracks in identity that is not on screen
         while ``track`` is, if close enough (its first face crop is the query)."""
-        candidates = [t for t in earlier if t.samples
-                      and (t.last_frame < track.first_frame or t.first_frame > track.last_frame)]
+        candidates = _identity_candidates(track, earlier)
         if not candidates or not track.samples:
             return None
         query = self._sample_embedding(track.samples[0])
