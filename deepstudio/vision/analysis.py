@@ -2,8 +2,9 @@
 
 FaceMesh keeps one core busy, so the video is shared by one worker thread per core, each
 with its own FaceMesh graph and tracker (see :class:`_SegmentScheduler` for who does which
-frames); in each worker a decode thread feeds a small bounded queue, so PyAV decodes the next
-frames while MediaPipe works on this one. Per frame: shot-cut check, FaceMesh (tracking
+frames, and :func:`_track_segment` for the hand-over between them); in each worker a decode
+thread feeds a small bounded queue, so PyAV decodes the next frames while MediaPipe works on
+this one. Per frame: shot-cut check, FaceMesh (tracking
 mode), tracker. The workers' ranges are joined in frame order (:meth:`FaceTracker.join`),
 then every track is smoothed (One-Euro, restarted at cuts and gaps). Results are cached per
 media content hash as a pickle-free ``.npz``.
@@ -45,6 +46,8 @@ MAX_WORKERS = 8
 """Analysis threads, one FaceMesh graph each (a graph keeps one core busy)."""
 MIN_SEGMENT_FRAMES = 15
 """No worker takes over fewer frames than this from another."""
+SAME_FACE_IOU = 0.5
+"""Box overlap at which two workers' faces in one frame count as the same face."""
 PRIME_FRAMES = 8
 """A worker starting mid-video first runs FaceMesh (and the cut detector) on this many
 earlier frames, unrecorded: FaceMesh keeps tracking faces that its detector would not find
@@ -251,17 +254,33 @@ def _analyze(info: MediaInfo, progress: ProgressCallback | None,
             stop.set()  # leaving the pool then waits for the other workers to stop
             raise
     segments = sorted((s for f in futures for s in f.result()), key=lambda s: s.start)
-    tracker, rows, cuts = segments[0].tracker, segments[0].rows, segments[0].cuts
-    for segment in segments[1:]:
-        cut = bool(segment.cuts) and segment.cuts[0] == segment.start
-        mapping = tracker.join(segment.tracker, segment.start, cut)
-        cuts.extend(segment.cuts)
-        for local_id, observed in segment.rows.items():
-            rows.setdefault(mapping[local_id], []).extend(observed)
+    tracker, rows, cuts = _join_segments(segments)
     tracks = {track_id: _build_track(track_id, observed, cuts, fps)
               for track_id, observed in sorted(rows.items())}
     return FaceAnalysis(info.content_hash, info.frame_count, fps, info.width, info.height,
                         tracks, cuts, list(tracker.reassociations), max_faces)
+
+
+def _join_segments(segments: list[_Segment]
+                   ) -> tuple[FaceTracker, dict[int, list[tuple[int, Any]]], list[int]]:
+    """One tracker, the observations by track id and the cuts of segments in frame order;
+    where a worker went on past its range, its frames replace the next worker's."""
+    tracker, rows, cuts = segments[0].tracker, segments[0].rows, segments[0].cuts
+    covered = segments[0].end
+    for segment in segments[1:]:
+        start = max(segment.start, covered)  # the worker before may have gone on past it
+        later = {track_id: kept for track_id, observed in segment.rows.items()
+                 if (kept := [(i, face) for i, face in observed if i >= start])}
+        later_cuts = [c for c in segment.cuts if c >= start]
+        if start > segment.start:
+            segment.tracker.forget_before(start, {k: v[0] for k, v in later.items()},
+                                          later_cuts)
+        mapping = tracker.join(segment.tracker, start, start in later_cuts)
+        cuts.extend(later_cuts)
+        for local_id, observed in later.items():
+            rows.setdefault(mapping[local_id], []).extend(observed)
+        covered = max(covered, segment.end)
+    return tracker, rows, cuts
 
 
 @dataclass
@@ -271,6 +290,8 @@ class _Range:
     start: int
     end: int
     next: int
+    seen: dict[int, list[BBox]] = field(default_factory=dict)
+    """The face boxes its worker found, by frame (read by the worker of the range before)."""
 
 
 class _SegmentScheduler:
@@ -311,6 +332,11 @@ class _SegmentScheduler:
             taken.next = index + 1
             return True
 
+    def successor(self, taken: _Range) -> _Range | None:
+        """The range that starts where ``taken`` ends (a worker took it over)."""
+        with self._lock:
+            return next((r for r in self._ranges if r.start == taken.end), None)
+
     def _split_point(self, begin: int, end: int) -> int | None:
         """Where to split frames ``begin``..``end`` in two, or None when it does not pay.
 
@@ -341,6 +367,8 @@ class _Segment:
     """What one worker found in one range of frames, on its own."""
 
     start: int
+    end: int
+    """After the last frame it recorded: past its range when it handed over late."""
     rows: dict[int, list[tuple[int, Any]]]
     cuts: list[int]
     """Cuts at ``start`` included: the shot detector saw the frames before it (priming)."""
@@ -362,13 +390,23 @@ def _worker(info: MediaInfo, scheduler: _SegmentScheduler, fps: float, max_faces
 def _track_segment(info: MediaInfo, taken: _Range, scheduler: _SegmentScheduler,
                    detector: FaceMeshDetector, fps: float, stop: threading.Event,
                    done: list[int], slot: int) -> _Segment:
-    """Decode, FaceMesh and track one range; counts its frames in ``done[slot]``."""
+    """Decode, FaceMesh and track one range; counts its frames in ``done[slot]``.
+
+    At the end of its range the worker hands over to the worker of the next one. If it is
+    following faces there, it goes on past its end until the next worker found the same
+    faces in a frame (or it sees none): FaceMesh keeps tracking faces that its detector does
+    not find afresh, and the next worker, started cold (primed on ``PRIME_FRAMES`` only),
+    may have missed them.
+    """
     shots = ShotDetector()
     tracker = FaceTracker(fps)
     rows: dict[int, list[tuple[int, Any]]] = {}
     cuts: list[int] = []
+    faces: list[Any] = []
+    late = False
+    end = taken.start
     primed_from = max(0, taken.start - PRIME_FRAMES)
-    with contextlib.closing(_prefetched_frames(info, primed_from, taken.end)) as frames:
+    with contextlib.closing(_prefetched_frames(info, primed_from, info.frame_count)) as frames:
         for index, frame, histogram in frames:
             if stop.is_set():
                 raise Cancelled
@@ -376,17 +414,41 @@ def _track_segment(info: MediaInfo, taken: _Range, scheduler: _SegmentScheduler,
                 shots.update_histogram(histogram)
                 detector.detect(frame)
                 continue
-            if not scheduler.advance(taken, index):
-                break
+            if not late and not scheduler.advance(taken, index):
+                successor = scheduler.successor(taken)
+                if not faces or successor is None:
+                    break
+                late = True
+            faces = detector.detect(frame)
+            if late:
+                theirs = successor.seen.get(index)
+                if (not faces or index >= successor.end
+                        or (theirs is not None and _same_boxes(faces, theirs))):
+                    break
             cut = shots.update_histogram(histogram)
             if cut:
                 cuts.append(index)
-            faces = detector.detect(frame)
             ids = tracker.update(index, frame, faces, cut=cut)
             for track_id, face in zip(ids, faces):
                 rows.setdefault(track_id, []).append((index, face))
-            done[slot] += 1
-    return _Segment(taken.start, rows, cuts, tracker)
+            taken.seen[index] = [face.bbox for face in faces]
+            end = index + 1
+            if not late:
+                done[slot] += 1
+    return _Segment(taken.start, end, rows, cuts, tracker)
+
+
+def _same_boxes(faces: list[Any], boxes: list[BBox]) -> bool:
+    """Whether two workers found the same faces in a frame (one to one, boxes overlapping)."""
+    if len(faces) != len(boxes):
+        return False
+    unmatched = list(boxes)
+    for face in faces:
+        best = max(unmatched, key=face.bbox.iou)
+        if face.bbox.iou(best) < SAME_FACE_IOU:
+            return False
+        unmatched.remove(best)
+    return True
 
 
 def _build_track(track_id: int, observed: list[tuple[int, Any]], cuts: list[int],

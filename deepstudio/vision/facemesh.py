@@ -115,9 +115,14 @@ class FaceMeshDetector:
         self.close()
 
     def reset(self) -> None:
-        """Forget the faces being tracked (the next frame is not a continuation)."""
+        """Forget the faces being tracked (the next frame is not a continuation).
+
+        A blank frame ends every track, as a cut would. (MediaPipe's own ``reset`` restarts
+        the graph, whose first frames then open the TFLite interpreters again, logging to
+        stderr as at start-up, from whichever thread.)
+        """
         if self._mesh is not None:
-            self._mesh.reset()
+            self._mesh.process(_BLANK)
 
     def close(self) -> None:
         if self._mesh is not None:
@@ -196,6 +201,10 @@ def _silenced_stderr() -> Iterator[None]:
                 os.dup2(saved, 2)
     finally:
         os.close(saved)
+
+
+_BLANK = np.zeros((64, 64, 3), np.uint8)
+_BLANK.flags.writeable = False
 
 
 def _warm_up_face() -> np.ndarray:

@@ -219,6 +219,20 @@ class FaceTracker:
                 self.last_cut = frame
         return mapping
 
+    def forget_before(self, frame: int, first_seen: dict[int, tuple[int, FaceObservation]],
+                      cuts: list[int]) -> None:
+        """Keep only what this tracker saw from ``frame`` on (the tracker before it covered
+        the earlier frames, see :meth:`join`): ``first_seen`` holds, for each track seen
+        since, its first frame and face from there; ``cuts`` the cuts from there."""
+        self._tracks = [t for t in self._tracks if t.track_id in first_seen]
+        for track in self._tracks:
+            track.first_frame, face = first_seen[track.track_id]
+            track.first_bbox, track.first_centre = face.bbox, _centre(face)
+        self.reassociations = [(f, i) for f, i in self.reassociations
+                               if f >= frame and i in first_seen]
+        self.first_cut = cuts[0] if cuts else None
+        self.last_cut = cuts[-1] if cuts else None
+
     def _join_across_boundary(self, later: FaceTracker, incoming: list[_Track],
                               first_frame: int, mapping: dict[int, int]) -> None:
         """Spatial matching of the tracks that end just before the boundary with those that

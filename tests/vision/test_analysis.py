@@ -132,6 +132,35 @@ def test_a_worker_starting_mid_shot_keeps_a_face_a_cold_start_would_miss(testdat
     assert max(len(t.frames) for t in analysis.tracks.values()) == analysis.frame_count == 250
 
 
+def test_a_worker_follows_its_faces_past_its_range_until_the_next_one_has_them(
+        testdata: Path):
+    """occlusion_a split at frame 277: the audience face (frames 260-299) is too small for
+    FaceMesh's detector to find afresh, so the second worker never sees it; the first one,
+    tracking it, goes on to the end, and the joined result has the whole track."""
+    import threading
+
+    from deepstudio.media.probe import probe
+    from deepstudio.vision.analysis import _join_segments, _SegmentScheduler, _track_segment
+    from deepstudio.vision.facemesh import FaceMeshDetector
+
+    info = probe(testdata / "occlusion_a.mp4")
+    scheduler = _SegmentScheduler(info)
+    first = scheduler.take()
+    first.next = 254  # as if the first worker were there when the second one came
+    second = scheduler.take()
+    assert (first.end, second.start, second.end) == (277, 277, 300)
+    segments = []
+    for taken in (second, first):
+        with FaceMeshDetector() as detector:
+            segments.append(_track_segment(info, taken, scheduler, detector, 29.97,
+                                           threading.Event(), [0], 0))
+    later, earlier = segments
+    assert later.rows == {} and earlier.end == 300
+    _, rows, cuts = _join_segments([earlier, later])
+    assert cuts == [45, 107, 236]
+    assert sorted(len(observed) for observed in rows.values()) == [40, 129]
+
+
 def media_info(frames: int, keyframes: list[int]) -> MediaInfo:
     return MediaInfo(Path("x.mp4"), "mp4", frames / 25, True, frame_count=frames,
                      fps=Fraction(25), keyframes=np.array(keyframes, dtype=np.int64))
