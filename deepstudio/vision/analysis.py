@@ -1,18 +1,13 @@
 """Whole-video face analysis: landmarks of every face in every frame, grouped into tracks.
 
-FaceMesh keeps one core busy, so the video is shared by one worker thread per core, each
-with its own FaceMesh graph and tracker (see :class:`_SegmentScheduler` for who does which
-frames, and :func:`_track_segment` for the hand-over between them); in each worker a decode
-thread feeds a small bounded queue, so PyAV decodes the next frames while MediaPipe works on
-this one. Per frame: shot-cut check, FaceMesh (tracking
-mode), tracker. The workers' ranges are joined in frame order (:meth:`FaceTracker.join`),
-then every track is smoothed (One-Euro, restarted at cuts and gaps). Results are cached per
-media content hash as a pickle-free ``.npz``.
+Decoding runs in a background thread feeding a small bounded queue, so PyAV decodes the
+next frames while MediaPipe works on this one. Per frame: shot-cut check, FaceMesh
+(tracking mode), tracker. At the end every track is smoothed (One-Euro, restarted at cuts
+and gaps). Results are cached per media content hash as a pickle-free ``.npz``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import queue
@@ -21,7 +16,6 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from deepstudio.errors import Cancelled, MediaError
+from deepstudio.errors import MediaError
 from deepstudio.media.decode import VideoReader
 from deepstudio.media.probe import MediaInfo, probe
 from deepstudio.types import BBox, FrameIndex, Progress, ProgressCallback
@@ -42,18 +36,6 @@ ANALYSIS_VERSION = 3
 """Bump when results would differ (models, tracker, smoothing, file layout): old caches die."""
 DECODE_QUEUE_FRAMES = 8
 PROGRESS_INTERVAL_S = 0.2
-MAX_WORKERS = 8
-"""Analysis threads, one FaceMesh graph each (a graph keeps one core busy)."""
-MIN_SEGMENT_FRAMES = 15
-"""No worker takes over fewer frames than this from another."""
-SAME_FACE_IOU = 0.5
-"""Box overlap at which two workers' faces in one frame count as the same face."""
-PRIME_FRAMES = 8
-"""A worker starting mid-video first runs FaceMesh (and the cut detector) on this many
-earlier frames, unrecorded: FaceMesh keeps tracking faces that its detector would not find
-afresh (small, turned, half covered), and a cold start at the boundary would miss them."""
-DECODE_SHARE = 0.3
-"""Decoding a frame costs roughly this fraction of FaceMesh on it (places segment bounds)."""
 
 
 @dataclass(frozen=True)
@@ -235,220 +217,25 @@ def analyze_video(path: str | Path, progress: ProgressCallback | None = None,
 def _analyze(info: MediaInfo, progress: ProgressCallback | None,
              max_faces: int) -> FaceAnalysis:
     fps = float(info.fps) or 25.0
-    workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
-    scheduler = _SegmentScheduler(info)
-    reporter = _ProgressReporter(progress, info.frame_count)
-    stop = threading.Event()
-    done = [0] * workers
-    with ThreadPoolExecutor(workers, thread_name_prefix="analysis-worker") as pool:
-        futures = [pool.submit(_worker, info, scheduler, fps, max_faces, stop, done, k)
-                   for k in range(workers)]
-        try:
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, PROGRESS_INTERVAL_S, FIRST_EXCEPTION)
-                for future in finished:
-                    future.result()  # raises a worker's error here
-                reporter.frames_done(sum(done))
-        except BaseException:
-            stop.set()  # leaving the pool then waits for the other workers to stop
-            raise
-    segments = sorted((s for f in futures for s in f.result()), key=lambda s: s.start)
-    tracker, rows, cuts = _join_segments(segments)
-    tracks = {track_id: _build_track(track_id, observed, cuts, fps)
-              for track_id, observed in sorted(rows.items())}
-    return FaceAnalysis(info.content_hash, info.frame_count, fps, info.width, info.height,
-                        tracks, cuts, list(tracker.reassociations), max_faces)
-
-
-def _join_segments(segments: list[_Segment]
-                   ) -> tuple[FaceTracker, dict[int, list[tuple[int, Any]]], list[int]]:
-    """One tracker, the observations by track id and the cuts of segments in frame order;
-    where a worker went on past its range, its frames replace the next worker's."""
-    tracker, rows, cuts = segments[0].tracker, segments[0].rows, segments[0].cuts
-    covered = segments[0].end
-    for segment in segments[1:]:
-        start = max(segment.start, covered)  # the worker before may have gone on past it
-        later = {track_id: kept for track_id, observed in segment.rows.items()
-                 if (kept := [(i, face) for i, face in observed if i >= start])}
-        later_cuts = [c for c in segment.cuts if c >= start]
-        if start > segment.start:
-            segment.tracker.forget_before(start, {k: v[0] for k, v in later.items()},
-                                          later_cuts)
-        mapping = tracker.join(segment.tracker, start, start in later_cuts)
-        cuts.extend(later_cuts)
-        for local_id, observed in later.items():
-            rows.setdefault(mapping[local_id], []).extend(observed)
-        covered = max(covered, segment.end)
-    return tracker, rows, cuts
-
-
-@dataclass
-class _Range:
-    """Frames ``next``..``end`` are still to do; another worker may take over the tail."""
-
-    start: int
-    end: int
-    next: int
-    seen: dict[int, list[BBox]] = field(default_factory=dict)
-    """The face boxes its worker found, by frame (read by the worker of the range before)."""
-
-
-class _SegmentScheduler:
-    """Hands frame ranges to the analysis workers. The first worker gets the whole video;
-    each other worker, whenever it is idle, takes the second half of what the busiest worker
-    has left, moved near a keyframe when that is cheaper than decoding from the keyframe
-    before the midpoint (a decoder can only start at a keyframe; a worker starts decoding
-    ``PRIME_FRAMES`` before its range). So the work stays balanced however unevenly the
-    faces are spread, with few seeks."""
-
-    def __init__(self, info: MediaInfo) -> None:
-        self.total = info.frame_count
-        keys = np.unique(np.append(info.keyframe_indices(), 0))
-        self._cheap_starts = keys + PRIME_FRAMES
-        """Start frames whose decoding (priming included) begins right at a keyframe."""
-        self._ranges: list[_Range] = []
-        self._lock = threading.Lock()
-
-    def take(self) -> _Range | None:
-        with self._lock:
-            if not self._ranges:
-                taken = _Range(0, self.total, 0)
-            else:
-                busiest = max(self._ranges, key=lambda r: r.end - r.next)
-                split = self._split_point(busiest.next, busiest.end)
-                if split is None:
-                    return None
-                taken = _Range(split, busiest.end, split)
-                busiest.end = split
-            self._ranges.append(taken)
-            return taken
-
-    def advance(self, taken: _Range, index: int) -> bool:
-        """Whether frame ``index`` is still the caller's to do (then it counts as begun)."""
-        with self._lock:
-            if index >= taken.end:
-                return False
-            taken.next = index + 1
-            return True
-
-    def successor(self, taken: _Range) -> _Range | None:
-        """The range that starts where ``taken`` ends (a worker took it over)."""
-        with self._lock:
-            return next((r for r in self._ranges if r.start == taken.end), None)
-
-    def _split_point(self, begin: int, end: int) -> int | None:
-        """Where to split frames ``begin``..``end`` in two, or None when it does not pay.
-
-        Costs are counted in frames of FaceMesh work: a frame decoded only to reach the
-        start costs ``DECODE_SHARE``, a frame moved away from the middle costs a little more
-        than one (it unbalances the two halves).
-        """
-        half = (end - begin) // 2
-        if half < MIN_SEGMENT_FRAMES:
-            return None
-        ideal = begin + half
-        cheap = self._cheap_starts
-        before = cheap[cheap <= ideal]
-        redundant = (ideal - int(before[-1])) * DECODE_SHARE if before.size else 0.0
-        split = ideal
-        usable = cheap[(cheap >= begin + MIN_SEGMENT_FRAMES) & (cheap <= end - MIN_SEGMENT_FRAMES)]
-        if usable.size:
-            nearest = int(usable[np.argmin(np.abs(usable - ideal))])
-            if abs(nearest - ideal) * (1 + DECODE_SHARE) <= redundant:
-                split, redundant = nearest, 0.0
-        # Moving half the frames to the idle worker saves about ``half`` on the critical
-        # path; the redundant decoding is paid by the idle worker before it starts.
-        return split if redundant < 0.5 * half else None
-
-
-@dataclass
-class _Segment:
-    """What one worker found in one range of frames, on its own."""
-
-    start: int
-    end: int
-    """After the last frame it recorded: past its range when it handed over late."""
-    rows: dict[int, list[tuple[int, Any]]]
-    cuts: list[int]
-    """Cuts at ``start`` included: the shot detector saw the frames before it (priming)."""
-    tracker: FaceTracker
-
-
-def _worker(info: MediaInfo, scheduler: _SegmentScheduler, fps: float, max_faces: int,
-            stop: threading.Event, done: list[int], slot: int) -> list[_Segment]:
-    """Analyse the ranges ``scheduler`` hands out, with one FaceMesh graph."""
-    segments = []
-    with FaceMeshDetector(max_faces=max_faces) as detector:
-        while (taken := scheduler.take()) is not None:
-            detector.reset()
-            segments.append(_track_segment(info, taken, scheduler, detector, fps, stop,
-                                           done, slot))
-    return segments
-
-
-def _track_segment(info: MediaInfo, taken: _Range, scheduler: _SegmentScheduler,
-                   detector: FaceMeshDetector, fps: float, stop: threading.Event,
-                   done: list[int], slot: int) -> _Segment:
-    """Decode, FaceMesh and track one range; counts its frames in ``done[slot]``.
-
-    At the end of its range the worker hands over to the worker of the next one. If it is
-    following faces there, it goes on past its end until the next worker found the same
-    faces in a frame (or it sees none): FaceMesh keeps tracking faces that its detector does
-    not find afresh, and the next worker, started cold (primed on ``PRIME_FRAMES`` only),
-    may have missed them.
-    """
     shots = ShotDetector()
     tracker = FaceTracker(fps)
     rows: dict[int, list[tuple[int, Any]]] = {}
     cuts: list[int] = []
-    faces: list[Any] = []
-    late = False
-    end = taken.start
-    primed_from = max(0, taken.start - PRIME_FRAMES)
-    with contextlib.closing(_prefetched_frames(info, primed_from, info.frame_count)) as frames:
-        for index, frame, histogram in frames:
-            if stop.is_set():
-                raise Cancelled
-            if index < taken.start:
-                shots.update_histogram(histogram)
-                detector.detect(frame)
-                continue
-            if not late and not scheduler.advance(taken, index):
-                successor = scheduler.successor(taken)
-                if not faces or successor is None:
-                    break
-                late = True
-            faces = detector.detect(frame)
-            if late:
-                theirs = successor.seen.get(index)
-                if (not faces or index >= successor.end
-                        or (theirs is not None and _same_boxes(faces, theirs))):
-                    break
+    reporter = _ProgressReporter(progress, info.frame_count)
+    with FaceMeshDetector(max_faces=max_faces) as detector:
+        for index, frame, histogram in _prefetched_frames(info):
             cut = shots.update_histogram(histogram)
             if cut:
                 cuts.append(index)
+            faces = detector.detect(frame)
             ids = tracker.update(index, frame, faces, cut=cut)
             for track_id, face in zip(ids, faces):
                 rows.setdefault(track_id, []).append((index, face))
-            taken.seen[index] = [face.bbox for face in faces]
-            end = index + 1
-            if not late:
-                done[slot] += 1
-    return _Segment(taken.start, end, rows, cuts, tracker)
-
-
-def _same_boxes(faces: list[Any], boxes: list[BBox]) -> bool:
-    """Whether two workers found the same faces in a frame (one to one, boxes overlapping)."""
-    if len(faces) != len(boxes):
-        return False
-    unmatched = list(boxes)
-    for face in faces:
-        best = max(unmatched, key=face.bbox.iou)
-        if face.bbox.iou(best) < SAME_FACE_IOU:
-            return False
-        unmatched.remove(best)
-    return True
+            reporter.frame_done(index)
+    tracks = {track_id: _build_track(track_id, observed, cuts, fps)
+              for track_id, observed in sorted(rows.items())}
+    return FaceAnalysis(info.content_hash, info.frame_count, fps, info.width, info.height,
+                        tracks, cuts, list(tracker.reassociations), max_faces)
 
 
 def _build_track(track_id: int, observed: list[tuple[int, Any]], cuts: list[int],
@@ -471,24 +258,23 @@ class _ProgressReporter:
         self.start = time.monotonic()
         self.last = self.start
 
-    def frames_done(self, count: int) -> None:
+    def frame_done(self, index: int) -> None:
         now = time.monotonic()
-        if self.callback is None or count == 0 or now - self.last < PROGRESS_INTERVAL_S:
+        if self.callback is None or now - self.last < PROGRESS_INTERVAL_S:
             return
         self.last = now
-        fraction = min(count, self.total) / self.total
+        fraction = (index + 1) / self.total
         eta = (now - self.start) * (1 - fraction) / fraction
-        self.callback(Progress(fraction, f"analysing faces: {count}/{self.total} frames",
+        self.callback(Progress(fraction, f"analysing faces: frame {index + 1}/{self.total}",
                                eta_s=eta))
 
 
 _END = object()
 
 
-def _prefetched_frames(info: MediaInfo, start: int, end: int
-                       ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """Frames ``start``..``end`` with their colour histograms (for cut detection), decoded
-    in a background thread a few frames ahead, so both overlap MediaPipe."""
+def _prefetched_frames(info: MediaInfo) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """The video's frames with their colour histograms (for cut detection), decoded in a
+    background thread a few frames ahead, so both overlap MediaPipe on the main thread."""
     frames: queue.Queue[Any] = queue.Queue(maxsize=DECODE_QUEUE_FRAMES)
     stop = threading.Event()
 
@@ -504,7 +290,7 @@ def _prefetched_frames(info: MediaInfo, start: int, end: int
     def decode() -> None:
         try:
             with VideoReader(info) as reader:
-                for index, frame in reader.frames(start, end):
+                for index, frame in reader.frames():
                     if not put((index, frame, colour_histogram(frame))):
                         return
             put(_END)

@@ -4,14 +4,12 @@ import json
 import subprocess
 import threading
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from deepstudio.errors import Cancelled, MediaError
-from deepstudio.media.probe import MediaInfo
 from deepstudio.types import Progress
 from deepstudio.vision.analysis import (
     ANALYSIS_VERSION,
@@ -89,24 +87,8 @@ def test_three_faces_keep_three_distinct_ids(testdata: Path):
     assert analysis.summary()["faces_per_frame"] == {"3": 120}
 
 
-@pytest.mark.parametrize("workers", [1, 3])
-def test_multi_shot_clip_cuts_and_tracks(testdata: Path, workers: int, monkeypatch):
-    """The same result whether one FaceMesh worker analyses the clip or several share it
-    (segments tracked apart and joined; the frame ranges each one took are recorded)."""
-    from deepstudio.vision import analysis as module
-
-    monkeypatch.setattr(module, "MAX_WORKERS", workers)
-    monkeypatch.setattr(module.os, "cpu_count", lambda: workers)
-    starts: list[int] = []
-    original = module._track_segment
-
-    def recording(info, taken, *args):
-        starts.append(taken.start)
-        return original(info, taken, *args)
-
-    monkeypatch.setattr(module, "_track_segment", recording)
+def test_multi_shot_clip_cuts_and_tracks(testdata: Path):
     analysis = analyze_video(testdata / "occlusion_a.mp4")
-    assert (len(starts) > 1) == (workers > 1)
     assert analysis.cuts == [45, 107, 236]
     # FaceMesh finds the performer in the third shot and one audience face in the last;
     # different people, so different ids and no re-association (that is tested on spliced
@@ -116,80 +98,6 @@ def test_multi_shot_clip_cuts_and_tracks(testdata: Path, workers: int, monkeypat
         shots = np.searchsorted(analysis.cuts, track.frames, side="right")
         assert len(np.unique(shots)) == 1
     assert analysis.reassociations == []
-    assert [len(t.frames) for t in analysis.tracks.values()] == [129, 40]
-
-
-def test_a_worker_starting_mid_shot_keeps_a_face_a_cold_start_would_miss(testdata: Path,
-                                                                          monkeypatch):
-    """talk_portrait_a, shared by two workers, splits near frame 125, where FaceMesh started
-    cold does not find the (hand-covered) face for 9 frames; primed on the frames before the
-    split, it keeps it, as one worker does (all 250 frames)."""
-    from deepstudio.vision import analysis as module
-
-    monkeypatch.setattr(module, "MAX_WORKERS", 2)
-    monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
-    analysis = analyze_video(testdata / "talk_portrait_a.mp4")
-    assert max(len(t.frames) for t in analysis.tracks.values()) == analysis.frame_count == 250
-
-
-def test_a_worker_follows_its_faces_past_its_range_until_the_next_one_has_them(
-        testdata: Path):
-    """occlusion_a split at frame 277: the audience face (frames 260-299) is too small for
-    FaceMesh's detector to find afresh, so the second worker never sees it; the first one,
-    tracking it, goes on to the end, and the joined result has the whole track."""
-    import threading
-
-    from deepstudio.media.probe import probe
-    from deepstudio.vision.analysis import _join_segments, _SegmentScheduler, _track_segment
-    from deepstudio.vision.facemesh import FaceMeshDetector
-
-    info = probe(testdata / "occlusion_a.mp4")
-    scheduler = _SegmentScheduler(info)
-    first = scheduler.take()
-    first.next = 254  # as if the first worker were there when the second one came
-    second = scheduler.take()
-    assert (first.end, second.start, second.end) == (277, 277, 300)
-    segments = []
-    for taken in (second, first):
-        with FaceMeshDetector() as detector:
-            segments.append(_track_segment(info, taken, scheduler, detector, 29.97,
-                                           threading.Event(), [0], 0))
-    later, earlier = segments
-    assert later.rows == {} and earlier.end == 300
-    _, rows, cuts = _join_segments([earlier, later])
-    assert cuts == [45, 107, 236]
-    assert sorted(len(observed) for observed in rows.values()) == [40, 129]
-
-
-def media_info(frames: int, keyframes: list[int]) -> MediaInfo:
-    return MediaInfo(Path("x.mp4"), "mp4", frames / 25, True, frame_count=frames,
-                     fps=Fraction(25), keyframes=np.array(keyframes, dtype=np.int64))
-
-
-def test_scheduler_splits_the_busiest_range_at_a_cheap_point():
-    from deepstudio.vision.analysis import MIN_SEGMENT_FRAMES, PRIME_FRAMES, _SegmentScheduler
-
-    # Keyframes every 10 frames: the midpoint itself costs little to decode from.
-    scheduler = _SegmentScheduler(media_info(1000, list(range(0, 1000, 10))))
-    first = scheduler.take()
-    assert (first.start, first.end) == (0, 1000)
-    assert scheduler.advance(first, 0) and scheduler.advance(first, 99)
-    second = scheduler.take()  # half of what the first worker has left
-    assert (first.end, second.start, second.end) == (550, 550, 1000)
-    assert not scheduler.advance(first, 550) and scheduler.advance(second, 550)
-    # Keyframes every 250 frames: the split moves to where decoding (priming included)
-    # starts at the keyframe near the middle.
-    scheduler = _SegmentScheduler(media_info(1000, [0, 250, 500, 750]))
-    scheduler.take()
-    assert scheduler.take().start == 500 + PRIME_FRAMES
-    # One keyframe only: decoding up to the midpoint costs less than the half it saves.
-    scheduler = _SegmentScheduler(media_info(300, [0]))
-    scheduler.take()
-    assert scheduler.take().start == 150
-    # Too little left to share.
-    scheduler = _SegmentScheduler(media_info(2 * MIN_SEGMENT_FRAMES - 1, [0]))
-    scheduler.take()
-    assert scheduler.take() is None
 
 
 @pytest.fixture(scope="module")

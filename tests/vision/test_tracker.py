@@ -5,13 +5,13 @@ from deepstudio.vision.shots import ShotDetector
 from deepstudio.vision.tracker import FaceTracker
 
 
-def run_tracker(frames, fps=25.0, max_faces=4, drop=(), start=0):
+def run_tracker(frames, fps=25.0, max_faces=4, drop=()):
     """Track ids per frame; frames whose index is in ``drop`` pretend nothing was found.
-    ``start``: the frame index of ``frames[0]``."""
+    ``centres``, a list, receives each frame's {track id: face centre x}."""
     tracker, shots = FaceTracker(fps), ShotDetector()
     per_frame = []
     with FaceMeshDetector(max_faces=max_faces) as detector:
-        for index, frame in enumerate(frames, start):
+        for index, frame in enumerate(frames):
             cut = shots.update(frame)
             faces = [] if index in drop else detector.detect(frame)
             per_frame.append(tracker.update(index, frame, faces, cut=cut))
@@ -60,30 +60,3 @@ def test_lost_tracks_are_embedded_off_the_analysis_thread(talk_frames, clip_fram
     helper = [name for name in threads if name.startswith("face-embed")]
     assert helper and len(helper) >= len(threads) - 2  # the two returning faces' queries
     assert tracker.embeddings_computed == len(threads)
-
-
-def test_join_continues_a_face_across_a_segment_boundary(talk_frames):
-    """Two trackers that each saw half of one shot join into one id, without embeddings."""
-    first, ids_a = run_tracker(talk_frames[:30])
-    later, ids_b = run_tracker(talk_frames[30:60], start=30)
-    assert ids_a[0] == ids_b[0] == [0]
-    assert first.join(later, 30, cut=False) == {0: 0}
-    assert first.embeddings_computed == 0 and first.reassociations == []
-
-
-def test_join_gives_an_earlier_id_back_by_identity(talk_frames, clip_frames):
-    """The spliced shots of test_reassociation_after_cuts_by_identity, tracked in two
-    segments split at the first cut: the same ids and re-association as in one piece."""
-    other = clip_frames("swap_a.mp4", 20)
-    first, ids_a = run_tracker(talk_frames[:20])
-    later, ids_b = run_tracker(other + talk_frames[40:60], start=20)
-    mapping = first.join(later, 20, cut=True)
-    person = ids_a[0][0]
-    assert mapping[ids_b[20][0]] == person  # back after the second cut: known by identity
-    assert mapping[ids_b[0][0]] != person  # the other person: a new id
-    assert first.reassociations == [(40, person)]
-    # A cut at the boundary: the faces either side are never matched by position.
-    again, _ = run_tracker(talk_frames[:20])
-    after, ids_c = run_tracker(talk_frames[20:40], start=20)
-    assert again.join(after, 20, cut=True) == {ids_c[0][0]: person}
-    assert again.reassociations == [(20, person)] and again.embeddings_computed > 0
