@@ -56,10 +56,20 @@ class MediaInfo:
     max_keyframe_gap: int = 0
     """Most frames from one keyframe to the next (or to the end): a seek decodes up to this
     many frames. 0 when unknown (still images, audio)."""
+    keyframes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+    """Source frame indices (into ``frame_pts``) of the keyframes, where a seek lands."""
 
     @property
     def has_audio(self) -> bool:
         return bool(self.audio)
+
+    def keyframe_indices(self) -> np.ndarray:
+        """Timeline frames at which a keyframe is shown (where decoding can start without
+        decoding earlier frames first)."""
+        if not self.is_vfr or self.frame_pts.size == 0:
+            return self.keyframes
+        seconds = (self.frame_pts[self.keyframes] - self.frame_pts[0]) * float(self.time_base)
+        return np.ceil(seconds * float(self.fps) - 1e-6).astype(np.int64)
 
     def frame_time(self, index: int) -> float:
         """Time in seconds of frame ``index`` on the (constant-rate) timeline of this file."""
@@ -122,6 +132,7 @@ def probe(path: str | Path, *, require_video: bool = False) -> MediaInfo:
             raise MediaError("video stream holds no frames", path)
     with open_container(path) as container:
         first, rotation = _first_frame(container, path)
+    keyframes = np.searchsorted(pts, key_pts).astype(np.int64)
     fps, is_vfr = _frame_rate(pts, time_base, nominal_rate)
     if is_vfr:
         span = float((pts[-1] - pts[0]) * time_base) + float(1 / fps)
@@ -135,7 +146,8 @@ def probe(path: str | Path, *, require_video: bool = False) -> MediaInfo:
         path=path, container=fmt, duration_s=float(duration), has_video=True,
         frame_count=frame_count, fps=fps, is_vfr=is_vfr, rotation=rotation, width=width,
         height=height, pix_fmt=pix_fmt, codec=codec, audio=audio, content_hash=content_hash(path),
-        frame_pts=pts, time_base=time_base, max_keyframe_gap=_max_keyframe_gap(pts, key_pts),
+        frame_pts=pts, time_base=time_base, max_keyframe_gap=_max_keyframe_gap(pts, keyframes),
+        keyframes=keyframes,
     )
 
 
@@ -154,12 +166,11 @@ def _demux_timestamps(container, stream, path: Path) -> tuple[np.ndarray, np.nda
     return np.unique(np.asarray(pts, dtype=np.int64)), np.unique(np.asarray(key_pts, np.int64))
 
 
-def _max_keyframe_gap(pts: np.ndarray, key_pts: np.ndarray) -> int:
+def _max_keyframe_gap(pts: np.ndarray, keyframes: np.ndarray) -> int:
     """Most frames between consecutive keyframes, the last one to the end included."""
-    if key_pts.size == 0:
+    if keyframes.size == 0:
         return int(pts.size)
-    starts = np.searchsorted(pts, key_pts)
-    return int(np.diff(np.append(starts, pts.size)).max())
+    return int(np.diff(np.append(keyframes, pts.size)).max())
 
 
 def _first_frame(container, path: Path) -> tuple[np.ndarray, int]:

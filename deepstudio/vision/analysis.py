@@ -1,13 +1,19 @@
 """Whole-video face analysis: landmarks of every face in every frame, grouped into tracks.
 
-Decoding runs in a background thread feeding a small bounded queue, so PyAV decodes the
-next frames while MediaPipe works on this one. Per frame: shot-cut check, FaceMesh
-(tracking mode), tracker. At the end every track is smoothed (One-Euro, restarted at cuts
-and gaps). Results are cached per media content hash as a pickle-free ``.npz``.
+FaceMesh keeps one core busy, so the video is cut into segments (:class:`_SegmentPlan`:
+fixed by the file, so results never depend on timing) that one worker thread per core takes
+in order, each with its own FaceMesh graph and tracker (:func:`_track_segment` has the
+hand-over between them); in each worker a decode thread feeds a small bounded queue, so PyAV
+decodes the next frames while MediaPipe works on this one. Per frame: shot-cut check,
+FaceMesh (tracking mode), tracker. The segments are joined in frame order
+(:meth:`FaceTracker.join`), then every track is smoothed (One-Euro, restarted at cuts and
+gaps). Results are cached per media content hash as a pickle-free ``.npz``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import queue
@@ -16,6 +22,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from deepstudio.errors import MediaError
+from deepstudio.errors import Cancelled, MediaError
 from deepstudio.media.decode import VideoReader
 from deepstudio.media.probe import MediaInfo, probe
 from deepstudio.types import BBox, FrameIndex, Progress, ProgressCallback
@@ -32,10 +39,23 @@ from deepstudio.vision.shots import ShotDetector, colour_histogram
 from deepstudio.vision.smoothing import smooth_sequence
 from deepstudio.vision.tracker import FaceTracker
 
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 """Bump when results would differ (models, tracker, smoothing, file layout): old caches die."""
 DECODE_QUEUE_FRAMES = 8
 PROGRESS_INTERVAL_S = 0.2
+MAX_WORKERS = 8
+"""Analysis threads, one FaceMesh graph each (a graph keeps one core busy)."""
+MIN_SEGMENT_FRAMES = 70
+"""Segments are at least this long: each boundary costs ~10 frames of extra work."""
+MAX_SEGMENTS = 1024
+DECODE_SHARE = 0.3
+"""Decoding a frame costs roughly this fraction of FaceMesh on it (places segment bounds)."""
+SAME_FACE_IOU = 0.5
+"""Box overlap at which two workers' faces in one frame count as the same face."""
+PRIME_FRAMES = 8
+"""A worker starting mid-video first runs FaceMesh (and the cut detector) on this many
+earlier frames, unrecorded: FaceMesh keeps tracking faces that its detector would not find
+afresh (small, turned, half covered), and a cold start at the boundary would miss them."""
 
 
 @dataclass(frozen=True)
@@ -217,25 +237,233 @@ def analyze_video(path: str | Path, progress: ProgressCallback | None = None,
 def _analyze(info: MediaInfo, progress: ProgressCallback | None,
              max_faces: int) -> FaceAnalysis:
     fps = float(info.fps) or 25.0
-    shots = ShotDetector()
-    tracker = FaceTracker(fps)
-    rows: dict[int, list[tuple[int, Any]]] = {}
-    cuts: list[int] = []
+    plan = _SegmentPlan(info)
+    # At least two workers even on one core: a worker at the end of its segment may wait for
+    # the next segment's first frames, which the other worker then analyses.
+    workers = min(max(2, min(os.cpu_count() or 1, MAX_WORKERS)), len(plan.segments))
     reporter = _ProgressReporter(progress, info.frame_count)
-    with FaceMeshDetector(max_faces=max_faces) as detector:
-        for index, frame, histogram in _prefetched_frames(info):
-            cut = shots.update_histogram(histogram)
-            if cut:
-                cuts.append(index)
-            faces = detector.detect(frame)
-            ids = tracker.update(index, frame, faces, cut=cut)
-            for track_id, face in zip(ids, faces):
-                rows.setdefault(track_id, []).append((index, face))
-            reporter.frame_done(index)
+    stop = threading.Event()
+    done = [0] * workers
+    with ThreadPoolExecutor(workers, thread_name_prefix="analysis-worker") as pool:
+        futures = [pool.submit(_worker, info, plan, fps, max_faces, stop, done, k)
+                   for k in range(workers)]
+        try:
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, PROGRESS_INTERVAL_S, FIRST_EXCEPTION)
+                for future in finished:
+                    future.result()  # raises a worker's error here
+                reporter.frames_done(sum(done))
+        except BaseException:
+            stop.set()  # leaving the pool then waits for the other workers to stop
+            raise
+    segments = sorted((s for f in futures for s in f.result()), key=lambda s: s.start)
+    tracker, rows, cuts = _join_segments(segments)
     tracks = {track_id: _build_track(track_id, observed, cuts, fps)
               for track_id, observed in sorted(rows.items())}
     return FaceAnalysis(info.content_hash, info.frame_count, fps, info.width, info.height,
                         tracks, cuts, list(tracker.reassociations), max_faces)
+
+
+def _join_segments(segments: list[_Segment]
+                   ) -> tuple[FaceTracker, dict[int, list[tuple[int, Any]]], list[int]]:
+    """One tracker, the observations by track id and the cuts of segments in frame order;
+    where a worker went on past its range, its frames replace the next worker's."""
+    tracker, rows, cuts = segments[0].tracker, segments[0].rows, segments[0].cuts
+    covered = segments[0].end
+    for segment in segments[1:]:
+        start = max(segment.start, covered)  # the worker before may have gone on past it
+        later = {track_id: kept for track_id, observed in segment.rows.items()
+                 if (kept := [(i, face) for i, face in observed if i >= start])}
+        later_cuts = [c for c in segment.cuts if c >= start]
+        if start > segment.start:
+            segment.tracker.forget_before(start, {k: v[0] for k, v in later.items()},
+                                          later_cuts)
+        mapping = tracker.join(segment.tracker, start, start in later_cuts)
+        cuts.extend(later_cuts)
+        for local_id, observed in later.items():
+            rows.setdefault(mapping[local_id], []).extend(observed)
+        covered = max(covered, segment.end)
+    return tracker, rows, cuts
+
+
+@dataclass
+class _Range:
+    """One segment of the plan: frames ``start``..``end`` and what its worker found."""
+
+    start: int
+    end: int
+    seen: dict[int, list[BBox]] = field(default_factory=dict)
+    """The face boxes its worker found, by frame (read by the worker of the range before)."""
+    finished: bool = False
+
+
+class _SegmentPlan:
+    """Cuts the video into segments that depend on the file alone, never on timing or on
+    the number of cores, so an analysis gives the same landmarks every time (a worker's
+    start changes FaceMesh's landmarks by fractions of a pixel, and those feed training).
+
+    A power of two of segments (so 2, 4, 8 ... workers share them evenly) of at least
+    ``MIN_SEGMENT_FRAMES`` and half the usual keyframe interval; a boundary may move to a
+    keyframe (see :meth:`_place`), where its worker can start without decoding the frames
+    before. Workers take the segments in order.
+    """
+
+    def __init__(self, info: MediaInfo) -> None:
+        total = max(info.frame_count, 1)
+        keys = np.unique(np.append(info.keyframe_indices(), 0))
+        # Half a typical keyframe interval or more: then most boundaries can move to a
+        # keyframe, and few start by decoding many frames nobody analyses.
+        gop = float(np.median(np.diff(keys))) if keys.size > 1 else total
+        shortest = max(MIN_SEGMENT_FRAMES, gop / 2)
+        count = 1
+        while total // (count * 2) >= shortest and count * 2 <= MAX_SEGMENTS:
+            count *= 2
+        length = total / count
+        bounds = [0]
+        for k in range(1, count):
+            bound = self._place(round(k * length), keys)
+            if bound - bounds[-1] >= MIN_SEGMENT_FRAMES // 2:
+                bounds.append(bound)
+        bounds.append(total)
+        self.segments = [_Range(a, b) for a, b in itertools.pairwise(bounds)]
+        self._next = 0
+        self._changed = threading.Condition()
+
+    @staticmethod
+    def _place(ideal: int, keys: np.ndarray) -> int:
+        """A boundary near ``ideal``: moved to a keyframe (plus priming) where the frames it
+        saves decoding are worth more than the imbalance it makes, in frames of FaceMesh."""
+        decode_from = int(keys[keys <= max(0, ideal - PRIME_FRAMES)][-1])
+        redundant = (ideal - PRIME_FRAMES - decode_from) * DECODE_SHARE
+        cheap = keys + PRIME_FRAMES
+        nearest = int(cheap[np.argmin(np.abs(cheap - ideal))])
+        return nearest if abs(nearest - ideal) * (1 + DECODE_SHARE) <= redundant else ideal
+
+    def take(self) -> _Range | None:
+        """The first segment nobody has taken yet."""
+        with self._changed:
+            if self._next == len(self.segments):
+                return None
+            self._next += 1
+            return self.segments[self._next - 1]
+
+    def successor(self, taken: _Range) -> _Range | None:
+        index = self.segments.index(taken)
+        return self.segments[index + 1] if index + 1 < len(self.segments) else None
+
+    def record(self, taken: _Range, index: int, boxes: list[BBox]) -> None:
+        with self._changed:
+            taken.seen[index] = boxes
+            self._changed.notify_all()
+
+    def finish(self, taken: _Range) -> None:
+        with self._changed:
+            taken.finished = True
+            self._changed.notify_all()
+
+    def wait_seen(self, taken: _Range, index: int, stop: threading.Event) -> list[BBox] | None:
+        """The boxes ``taken``'s worker found in frame ``index``, once it has got there
+        (None if it never does: its video ended early)."""
+        with self._changed:
+            while index not in taken.seen and not taken.finished:
+                if stop.is_set():
+                    raise Cancelled
+                self._changed.wait(PROGRESS_INTERVAL_S)
+            return taken.seen.get(index)
+
+
+@dataclass
+class _Segment:
+    """What one worker found in one range of frames, on its own."""
+
+    start: int
+    end: int
+    """After the last frame it recorded: past its range when it handed over late."""
+    rows: dict[int, list[tuple[int, Any]]]
+    cuts: list[int]
+    """Cuts at ``start`` included: the shot detector saw the frames before it (priming)."""
+    tracker: FaceTracker
+
+
+def _worker(info: MediaInfo, plan: _SegmentPlan, fps: float, max_faces: int,
+            stop: threading.Event, done: list[int], slot: int) -> list[_Segment]:
+    """Analyse the segments ``plan`` hands out, with one FaceMesh graph."""
+    segments = []
+    with FaceMeshDetector(max_faces=max_faces) as detector:
+        while (taken := plan.take()) is not None:
+            detector.reset()
+            try:
+                segments.append(_track_segment(info, taken, plan, detector, fps, stop,
+                                               done, slot))
+            finally:
+                plan.finish(taken)
+    return segments
+
+
+def _track_segment(info: MediaInfo, taken: _Range, plan: _SegmentPlan,
+                   detector: FaceMeshDetector, fps: float, stop: threading.Event,
+                   done: list[int], slot: int) -> _Segment:
+    """Decode, FaceMesh and track one segment; counts its frames in ``done[slot]``.
+
+    At the end of its segment the worker hands over to the worker of the next one. If it is
+    following faces there, it goes on past its end until the next worker found the same
+    faces in a frame (or it sees none): FaceMesh keeps tracking faces that its detector does
+    not find afresh, and the next worker, started cold (primed on ``PRIME_FRAMES`` only),
+    may have missed them. It waits for the next worker's frame rather than guessing, so
+    where the hand-over happens depends on the two workers' results, not on their speed.
+    """
+    shots = ShotDetector()
+    tracker = FaceTracker(fps, joined_later=taken.start > 0)
+    rows: dict[int, list[tuple[int, Any]]] = {}
+    cuts: list[int] = []
+    faces: list[Any] = []
+    successor: _Range | None = None
+    end = taken.start
+    primed_from = max(0, taken.start - PRIME_FRAMES)
+    with contextlib.closing(_prefetched_frames(info, primed_from, info.frame_count)) as frames:
+        for index, frame, histogram in frames:
+            if stop.is_set():
+                raise Cancelled
+            if index < taken.start:
+                shots.update_histogram(histogram)
+                detector.detect(frame)
+                continue
+            if index == taken.end:
+                successor = plan.successor(taken)
+                if not faces or successor is None:
+                    break
+            faces = detector.detect(frame)
+            if successor is not None:
+                if not faces or index >= successor.end:
+                    break
+                theirs = plan.wait_seen(successor, index, stop)
+                if theirs is None or _same_boxes(faces, theirs):
+                    break
+            cut = shots.update_histogram(histogram)
+            if cut:
+                cuts.append(index)
+            ids = tracker.update(index, frame, faces, cut=cut)
+            for track_id, face in zip(ids, faces):
+                rows.setdefault(track_id, []).append((index, face))
+            if successor is None:
+                plan.record(taken, index, [face.bbox for face in faces])
+                done[slot] += 1
+            end = index + 1
+    return _Segment(taken.start, end, rows, cuts, tracker)
+
+
+def _same_boxes(faces: list[Any], boxes: list[BBox]) -> bool:
+    """Whether two workers found the same faces in a frame (one to one, boxes overlapping)."""
+    if len(faces) != len(boxes):
+        return False
+    unmatched = list(boxes)
+    for face in faces:
+        best = max(unmatched, key=face.bbox.iou)
+        if face.bbox.iou(best) < SAME_FACE_IOU:
+            return False
+        unmatched.remove(best)
+    return True
 
 
 def _build_track(track_id: int, observed: list[tuple[int, Any]], cuts: list[int],
@@ -258,23 +486,24 @@ class _ProgressReporter:
         self.start = time.monotonic()
         self.last = self.start
 
-    def frame_done(self, index: int) -> None:
+    def frames_done(self, count: int) -> None:
         now = time.monotonic()
-        if self.callback is None or now - self.last < PROGRESS_INTERVAL_S:
+        if self.callback is None or count == 0 or now - self.last < PROGRESS_INTERVAL_S:
             return
         self.last = now
-        fraction = (index + 1) / self.total
+        fraction = min(count, self.total) / self.total
         eta = (now - self.start) * (1 - fraction) / fraction
-        self.callback(Progress(fraction, f"analysing faces: frame {index + 1}/{self.total}",
+        self.callback(Progress(fraction, f"analysing faces: {count}/{self.total} frames",
                                eta_s=eta))
 
 
 _END = object()
 
 
-def _prefetched_frames(info: MediaInfo) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """The video's frames with their colour histograms (for cut detection), decoded in a
-    background thread a few frames ahead, so both overlap MediaPipe on the main thread."""
+def _prefetched_frames(info: MediaInfo, start: int, end: int
+                       ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Frames ``start``..``end`` with their colour histograms (for cut detection), decoded
+    in a background thread a few frames ahead, so both overlap MediaPipe."""
     frames: queue.Queue[Any] = queue.Queue(maxsize=DECODE_QUEUE_FRAMES)
     stop = threading.Event()
 
@@ -290,7 +519,7 @@ def _prefetched_frames(info: MediaInfo) -> Iterator[tuple[int, np.ndarray, np.nd
     def decode() -> None:
         try:
             with VideoReader(info) as reader:
-                for index, frame in reader.frames():
+                for index, frame in reader.frames(start, end):
                     if not put((index, frame, colour_histogram(frame))):
                         return
             put(_END)

@@ -4,12 +4,14 @@ import json
 import subprocess
 import threading
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from deepstudio.errors import Cancelled, MediaError
+from deepstudio.media.probe import MediaInfo
 from deepstudio.types import Progress
 from deepstudio.vision.analysis import (
     ANALYSIS_VERSION,
@@ -87,17 +89,109 @@ def test_three_faces_keep_three_distinct_ids(testdata: Path):
     assert analysis.summary()["faces_per_frame"] == {"3": 120}
 
 
-def test_multi_shot_clip_cuts_and_tracks(testdata: Path):
-    analysis = analyze_video(testdata / "occlusion_a.mp4")
-    assert analysis.cuts == [45, 107, 236]
-    # FaceMesh finds the performer in the third shot and one audience face in the last;
-    # different people, so different ids and no re-association (that is tested on spliced
-    # shots in test_tracker.py). No track crosses a cut without a re-association.
-    assert len(analysis.tracks) == 2
-    for track in analysis.tracks.values():
-        shots = np.searchsorted(analysis.cuts, track.frames, side="right")
-        assert len(np.unique(shots)) == 1
-    assert analysis.reassociations == []
+def test_multi_shot_clip_cuts_and_tracks_the_same_on_any_number_of_cores(testdata: Path,
+                                                                        monkeypatch):
+    """occlusion_a is cut into four segments, tracked apart and joined; one core or three,
+    every landmark comes out the same (segments never depend on timing or on the cores)."""
+    from deepstudio.vision import analysis as module
+
+    results = []
+    for cores in (1, 3):
+        monkeypatch.setattr(module.os, "cpu_count", lambda cores=cores: cores)
+        starts: list[int] = []
+        original = module._track_segment
+
+        def recording(info, taken, *args, starts=starts, original=original):
+            starts.append(taken.start)
+            return original(info, taken, *args)
+
+        monkeypatch.setattr(module, "_track_segment", recording)
+        analysis = analyze_video(testdata / "occlusion_a.mp4")
+        monkeypatch.setattr(module, "_track_segment", original)
+        assert sorted(starts) == [0, 75, 150, 244]
+        assert analysis.cuts == [45, 107, 236]
+        # FaceMesh finds the performer in the third shot and one audience face in the last;
+        # different people, so different ids and no re-association (that is tested on
+        # spliced shots in test_tracker.py). No track crosses a cut without a re-association.
+        assert len(analysis.tracks) == 2
+        for track in analysis.tracks.values():
+            shots = np.searchsorted(analysis.cuts, track.frames, side="right")
+            assert len(np.unique(shots)) == 1
+        assert analysis.reassociations == []
+        assert [len(t.frames) for t in analysis.tracks.values()] == [129, 40]
+        results.append(analysis)
+    for one, three in zip(results[0].tracks.values(), results[1].tracks.values()):
+        assert np.array_equal(one.frames, three.frames)
+        assert np.array_equal(one.landmarks, three.landmarks)
+
+
+def test_a_worker_starting_mid_shot_keeps_a_face_a_cold_start_would_miss(testdata: Path,
+                                                                          monkeypatch):
+    """talk_portrait_a, shared by two workers, splits near frame 125, where FaceMesh started
+    cold does not find the (hand-covered) face for 9 frames; primed on the frames before the
+    split, it keeps it, as one worker does (all 250 frames)."""
+    from deepstudio.vision import analysis as module
+
+    monkeypatch.setattr(module, "MAX_WORKERS", 2)
+    monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
+    analysis = analyze_video(testdata / "talk_portrait_a.mp4")
+    assert max(len(t.frames) for t in analysis.tracks.values()) == analysis.frame_count == 250
+
+
+def test_a_worker_follows_its_faces_past_its_range_until_the_next_one_has_them(
+        testdata: Path):
+    """occlusion_a split at frame 277: the audience face (frames 260-299) is too small for
+    FaceMesh's detector to find afresh, so the second worker never sees it; the first one,
+    tracking it, goes on to the end, and the joined result has the whole track."""
+    import threading
+
+    from deepstudio.media.probe import probe
+    from deepstudio.vision.analysis import _join_segments, _Range, _SegmentPlan, _track_segment
+    from deepstudio.vision.facemesh import FaceMeshDetector
+
+    info = probe(testdata / "occlusion_a.mp4")
+    plan = _SegmentPlan(info)
+    plan.segments = [_Range(0, 277), _Range(277, 300)]
+    first, second = plan.take(), plan.take()
+    segments = []
+    for taken in (second, first):  # the first one waits for the second one's frames
+        with FaceMeshDetector() as detector:
+            segments.append(_track_segment(info, taken, plan, detector, 29.97,
+                                           threading.Event(), [0], 0))
+        plan.finish(taken)
+    later, earlier = segments
+    assert later.rows == {} and earlier.end == 300
+    _, rows, cuts = _join_segments([earlier, later])
+    assert cuts == [45, 107, 236]
+    assert sorted(len(observed) for observed in rows.values()) == [40, 129]
+
+
+def media_info(frames: int, keyframes: list[int]) -> MediaInfo:
+    return MediaInfo(Path("x.mp4"), "mp4", frames / 25, True, frame_count=frames,
+                     fps=Fraction(25), keyframes=np.array(keyframes, dtype=np.int64))
+
+
+def test_segments_depend_on_the_file_alone_and_start_at_keyframes_where_that_pays():
+    from deepstudio.vision.analysis import MIN_SEGMENT_FRAMES, _SegmentPlan
+
+    def bounds(frames: int, keyframes: list[int]) -> list[tuple[int, int]]:
+        return [(s.start, s.end) for s in _SegmentPlan(media_info(frames, keyframes)).segments]
+
+    # A power of two of segments of at least MIN_SEGMENT_FRAMES; with a keyframe every 10
+    # frames no boundary moves (decoding from the keyframe before costs almost nothing).
+    assert MIN_SEGMENT_FRAMES == 70
+    assert bounds(1000, list(range(0, 1000, 10))) == [
+        (0, 125), (125, 250), (250, 375), (375, 500), (500, 625), (625, 750), (750, 875),
+        (875, 1000)]
+    # Keyframes every 250 frames: segments of half that or more; a boundary near a keyframe
+    # moves to where decoding, 8 frames of priming included, starts at it, the others
+    # decode from the keyframe before.
+    assert [s for s, _ in bounds(1000, [0, 250, 500, 750])] == [
+        0, 125, 258, 375, 508, 625, 758, 875]
+    # Keyframes 60 frames apart: four segments, none worth moving (few frames to decode).
+    assert [s for s, _ in bounds(300, [0, 60, 120, 180, 240])] == [0, 75, 150, 225]
+    assert bounds(300, [0]) == [(0, 150), (150, 300)]
+    assert bounds(2 * MIN_SEGMENT_FRAMES - 1, [0]) == [(0, 139)]
 
 
 @pytest.fixture(scope="module")

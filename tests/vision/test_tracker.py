@@ -1,17 +1,19 @@
 from __future__ import annotations
 
+import pytest
+
 from deepstudio.vision.facemesh import FaceMeshDetector
 from deepstudio.vision.shots import ShotDetector
 from deepstudio.vision.tracker import FaceTracker
 
 
-def run_tracker(frames, fps=25.0, max_faces=4, drop=()):
+def run_tracker(frames, fps=25.0, max_faces=4, drop=(), start=0, joined_later=False):
     """Track ids per frame; frames whose index is in ``drop`` pretend nothing was found.
-    ``centres``, a list, receives each frame's {track id: face centre x}."""
-    tracker, shots = FaceTracker(fps), ShotDetector()
+    ``start``: the frame index of ``frames[0]``."""
+    tracker, shots = FaceTracker(fps, joined_later=joined_later), ShotDetector()
     per_frame = []
     with FaceMeshDetector(max_faces=max_faces) as detector:
-        for index, frame in enumerate(frames):
+        for index, frame in enumerate(frames, start):
             cut = shots.update(frame)
             faces = [] if index in drop else detector.detect(frame)
             per_frame.append(tracker.update(index, frame, faces, cut=cut))
@@ -38,10 +40,9 @@ def test_reassociation_after_cuts_by_identity(talk_frames, clip_frames):
     assert tracker.reassociations == [(40, first)]
 
 
-def test_lost_tracks_are_embedded_off_the_analysis_thread(talk_frames, clip_frames,
-                                                          monkeypatch):
-    """The crops of a track cut off are embedded on the helper thread while FaceMesh goes on;
-    only the returning face's own descriptor is computed in line."""
+@pytest.fixture
+def embed_threads(monkeypatch) -> list[str]:
+    """The names of the threads that compute descriptors, in order."""
     import threading
 
     from deepstudio.vision.identity import FaceEmbedder
@@ -54,9 +55,65 @@ def test_lost_tracks_are_embedded_off_the_analysis_thread(talk_frames, clip_fram
         return original(self, frame, bbox)
 
     monkeypatch.setattr(FaceEmbedder, "embed", recording_embed)
+    return threads
+
+
+def test_lost_tracks_are_embedded_off_the_analysis_thread(talk_frames, clip_frames,
+                                                          embed_threads):
+    """The crops of a track cut off are embedded on the helper thread while FaceMesh goes on;
+    only the returning face's own descriptor is computed in line."""
+    threads = embed_threads
     frames = talk_frames[:20] + clip_frames("swap_a.mp4", 20) + talk_frames[40:60]
     tracker, ids = run_tracker(frames)
     assert ids[40] == ids[0]  # the same person is still recognised
     helper = [name for name in threads if name.startswith("face-embed")]
     assert helper and len(helper) >= len(threads) - 2  # the two returning faces' queries
     assert tracker.embeddings_computed == len(threads)
+
+
+def test_join_continues_a_face_across_a_segment_boundary(talk_frames):
+    """Two trackers that each saw half of one shot join into one id, without embeddings."""
+    first, ids_a = run_tracker(talk_frames[:30])
+    later, ids_b = run_tracker(talk_frames[30:60], start=30)
+    assert ids_a[0] == ids_b[0] == [0]
+    assert first.join(later, 30, cut=False) == {0: 0}
+    assert first.embeddings_computed == 0 and first.reassociations == []
+
+
+def test_join_gives_an_earlier_id_back_by_identity(talk_frames, clip_frames):
+    """The spliced shots of test_reassociation_after_cuts_by_identity, tracked in two
+    segments split at the first cut: the same ids and re-association as in one piece."""
+    other = clip_frames("swap_a.mp4", 20)
+    first, ids_a = run_tracker(talk_frames[:20])
+    later, ids_b = run_tracker(other + talk_frames[40:60], start=20)
+    mapping = first.join(later, 20, cut=True)
+    person = ids_a[0][0]
+    assert mapping[ids_b[20][0]] == person  # back after the second cut: known by identity
+    assert mapping[ids_b[0][0]] != person  # the other person: a new id
+    assert first.reassociations == [(40, person)]
+    # A cut at the boundary: the faces either side are never matched by position.
+    again, _ = run_tracker(talk_frames[:20])
+    after, ids_c = run_tracker(talk_frames[20:40], start=20)
+    assert again.join(after, 20, cut=True) == {ids_c[0][0]: person}
+    assert again.reassociations == [(20, person)] and again.embeddings_computed > 0
+
+
+def test_a_later_segment_embeds_a_face_that_appears_in_it_while_it_tracks(talk_frames,
+                                                                         embed_threads):
+    """A segment tracked for a later join: a face that appears after its first frames, with
+    nobody before it to compare with, is embedded on the helper thread at once, so the join
+    (which compares it by identity) does not wait for it. A tracker not meant for a join
+    does not spend that time."""
+    import numpy as np
+
+    threads = embed_threads
+    black = [np.zeros_like(talk_frames[0])] * 20
+    _, ids = run_tracker(black + talk_frames[40:60], start=20)
+    assert ids[20] == [0] and threads == []
+    first, _ = run_tracker(talk_frames[:20])
+    later, ids = run_tracker(black + talk_frames[40:60], start=20, joined_later=True)
+    assert [name.startswith("face-embed") for name in threads] == [True]
+    threads.clear()
+    person = first.join(later, 20, cut=True)[ids[20][0]]
+    assert person == 0 and first.reassociations == [(40, 0)]
+    assert not any(name.startswith("face-embed_") for name in threads)  # only the first's
