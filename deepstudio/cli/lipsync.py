@@ -25,6 +25,9 @@ def register(subparsers) -> None:
                    help="train only on each video's first S seconds (keep the rest for tests)")
     p.add_argument("--lr", type=float,
                    help="learning rate (default 1e-4; higher converges faster in short runs)")
+    p.add_argument("--sound-delay", type=int, default=0, metavar="FRAMES",
+                   help="the footage's sound comes this many frames after its picture "
+                        "(negative: before); training corrects it")
     p.add_argument("--init", type=Path, help="original Wav2Lip generator .pth to fine-tune")
     p.add_argument("--init-expert", type=Path, help="original SyncNet expert .pth")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -58,6 +61,7 @@ def register(subparsers) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
+    from deepstudio.engine.av_sync import sync_advice
     from deepstudio.engine.train_lipsync import SpeakerFootage, train_lipsync
     from deepstudio.errors import Cancelled
     from deepstudio.media.probe import probe
@@ -71,7 +75,7 @@ def train(args: argparse.Namespace) -> int:
     for path in args.inputs:
         info = probe(path, require_video=True)
         end = round(args.until * info.fps) if args.until is not None else None
-        footage.append(SpeakerFootage(path, end=end))
+        footage.append(SpeakerFootage(path, end=end, sound_delay=args.sound_delay))
     overrides: dict[str, object] = {}
     if args.lr is not None:
         overrides["lr"] = args.lr
@@ -90,6 +94,9 @@ def train(args: argparse.Namespace) -> int:
         card, state = load_card(args.output), "stopped"
     bar.done()
     print(f"{args.output}: {state} at iteration {card.iterations}")
+    for item in card.training_data.get("footage", []):
+        if advice := sync_advice(item):
+            print(f"{advice.text}: train again with --sound-delay {advice.sound_delay}")
     return 0
 
 

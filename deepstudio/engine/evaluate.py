@@ -12,7 +12,6 @@ by its own audio) the correlation of mouth opening and PSNR/SSIM of the mouth re
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,8 @@ import cv2
 import numpy as np
 
 from deepstudio.engine.analyse import analyse_media
+from deepstudio.engine.av_sync import best_lag, pearson, speech_energy
 from deepstudio.errors import MediaError
-from deepstudio.media.audio import read_audio
 from deepstudio.media.decode import VideoReader
 from deepstudio.persistence.atomic import atomic_write_text
 from deepstudio.types import BBox, ProgressCallback
@@ -50,15 +49,6 @@ class Evaluation:
             atomic_write_text(json_path, json.dumps(self.to_dict(), indent=1, default=_json))
         if plot_path is not None:
             _plot(self, plot_path)
-
-
-def pearson(a: Sequence[float], b: Sequence[float]) -> float:
-    """Correlation of two series, ignoring NaNs; NaN when either is (nearly) constant."""
-    x, y = np.asarray(a, float), np.asarray(b, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or x[ok].std() < 1e-9 or y[ok].std() < 1e-9:
-        return float("nan")
-    return float(np.corrcoef(x[ok], y[ok])[0, 1])
 
 
 def primary_faces(analysis: FaceAnalysis) -> dict[int, Any]:
@@ -181,45 +171,6 @@ def _gray(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 # --- lip-sync ----------------------------------------------------------------------------
-
-SPEECH_BAND_HZ = (300.0, 3000.0)
-MAX_LAG_FRAMES = 15
-
-
-def speech_energy(audio_path: Path, fps: float, frames: int, start_s: float = 0.0) -> np.ndarray:
-    """Log energy of the speech band in a one-frame window centred on each video frame."""
-    rate = 16000
-    samples = read_audio(audio_path, rate, start_s=start_s)
-    spec_win = int(rate / fps)
-    out = np.full(frames, np.nan)
-    freqs = np.fft.rfftfreq(spec_win * 2, 1 / rate)
-    band = (freqs >= SPEECH_BAND_HZ[0]) & (freqs <= SPEECH_BAND_HZ[1])
-    window = np.hanning(spec_win * 2)
-    for k in range(frames):
-        centre = int(round(k / fps * rate))
-        a = centre - spec_win
-        if a < 0 or centre + spec_win > len(samples):
-            continue
-        spectrum = np.abs(np.fft.rfft(samples[a:centre + spec_win] * window)) ** 2
-        out[k] = np.log(spectrum[band].sum() + 1e-8)
-    return out
-
-
-def best_lag(mouth: np.ndarray, energy: np.ndarray, max_lag: int = MAX_LAG_FRAMES
-             ) -> tuple[int, float, float]:
-    """(lag, r at lag, r at 0): positive lag = the mouth moves after the sound."""
-    results = {}
-    for lag in range(-max_lag, max_lag + 1):
-        if lag >= 0:
-            results[lag] = pearson(mouth[lag:], energy[:len(energy) - lag])
-        else:
-            results[lag] = pearson(mouth[:lag], energy[-lag:])
-    finite = {k: v for k, v in results.items() if np.isfinite(v)}
-    if not finite:
-        return 0, float("nan"), float("nan")
-    lag = max(finite, key=finite.get)
-    return lag, finite[lag], results.get(0, float("nan"))
-
 
 def evaluate_lipsync(video: Path, cache_dir: Path, audio: Path | None = None,
                      original: Path | None = None, audio_start_s: float = 0.0,

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from deepstudio.engine.av_sync import AVSync, measure_av_sync, speech_energy_of
 from deepstudio.engine.progress import split_progress
 from deepstudio.errors import MediaError
 from deepstudio.media.audio import read_audio
@@ -42,6 +43,11 @@ class SpeakerFootage:
     """None: the face track present in most frames."""
     start: int = 0
     end: int | None = None
+    sound_delay: int = 0
+    """Frames by which this footage's sound comes after its picture (out-of-sync footage):
+    each frame is trained with the audio that many frames later, so the model does not learn
+    the offset. ``deepstudio evaluate lipsync`` on the footage measures it (its
+    ``av_offset_frames`` is minus this)."""
 
 
 def _speaker_track(analysis: FaceAnalysis, footage: SpeakerFootage) -> FaceTrack:
@@ -80,15 +86,26 @@ def footage_data(footage: SpeakerFootage, size: int, cache_dir: Path | None = No
                 if row < len(frames) and index == frames[row]:
                     faces[row] = align_face(frame, landmarks[row], size).image
                     row += 1
-        mels = mel_windows(mel, frames, fps)
+        mels = mel_windows(mel, frames + footage.sound_delay, fps)
     else:
         mels = np.zeros((0, N_MELS, MEL_WINDOW), dtype=np.float32)
     opening = mouth_openings(landmarks)
     data = LipSyncData(faces, mels, _runs(frames, analysis.cuts), opening)
     summary = {"path": str(footage.path), "content_hash": analysis.content_hash,
                "track_id": track.track_id, "frames": len(frames),
-               "seconds": round(len(frames) / analysis.fps, 2)}
+               "seconds": round(len(frames) / analysis.fps, 2),
+               "sound_delay_frames": footage.sound_delay,
+               "av_sync": _footage_sync(audio, analysis, frames, opening).to_dict()}
     return data, summary
+
+
+def _footage_sync(audio: np.ndarray, analysis: FaceAnalysis, frames: np.ndarray,
+                  opening: np.ndarray) -> AVSync:
+    """How the speaker's mouth follows the footage's speech, as recorded (before any
+    ``sound_delay``): kept in the model card, so an offset in the footage can be found."""
+    mouth = np.full(analysis.frame_count, np.nan)
+    mouth[frames] = opening
+    return measure_av_sync(mouth, speech_energy_of(audio, analysis.fps, analysis.frame_count))
 
 
 def build_lipsync_data(footage: Sequence[SpeakerFootage], size: int,

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from deepstudio.cli.main import main
-from deepstudio.engine.evaluate import best_lag, pearson
+from deepstudio.engine.av_sync import best_lag, pearson
 
 
 def test_lag_search_finds_a_known_shift():

@@ -45,6 +45,17 @@ def test_training_set_from_real_footage(testdata: Path, tmp_path: Path) -> None:
                   - data.faces[0, 10:30].mean()).max() < 25
 
 
+def test_sound_delay_trains_each_frame_with_later_audio(testdata: Path, tmp_path: Path):
+    """Footage whose sound comes 3 frames after its picture: each frame gets the audio of 3
+    frames later; the summary keeps the delay and the sync measured on the footage."""
+    plain = SpeakerFootage(testdata / "talk_b.mp4", start=10, end=10 + FRAMES)
+    delayed = SpeakerFootage(testdata / "talk_b.mp4", start=10, end=10 + FRAMES, sound_delay=3)
+    data, summary = build_lipsync_data([plain, delayed], 64, cache_dir=tmp_path)
+    assert np.array_equal(data.mels[FRAMES:2 * FRAMES - 3], data.mels[3:FRAMES])
+    assert [s["sound_delay_frames"] for s in summary] == [0, 3]
+    assert set(summary[0]["av_sync"]) == {"lag_frames", "correlation", "chance", "measured"}
+
+
 def test_video_without_audio_is_a_clear_error(testdata: Path, tmp_path: Path) -> None:
     with pytest.raises(MediaError, match=r"swap_a\.mp4: has no audio"):
         build_lipsync_data([SpeakerFootage(testdata / "swap_a.mp4", end=10)], 64, tmp_path)

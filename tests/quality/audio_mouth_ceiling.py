@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepstudio.engine.evaluate import pearson, speech_energy
+from deepstudio.engine.av_sync import pearson, speech_energy
 from deepstudio.media.audio import read_audio
 from deepstudio.media.probe import probe
 from deepstudio.models.lipsync.mel import log_mel_spectrogram, mel_windows
