@@ -30,7 +30,7 @@ from deepstudio.persistence.project_store import (
     save_project,
     write_autosave,
 )
-from deepstudio.types import Id, new_id
+from deepstudio.types import Id, TrainResult, new_id
 
 
 class Session:
@@ -306,6 +306,48 @@ class Session:
             return train_faceswap(src_faceset, dst_faceset, model_dir, res=resolution,
                                   iters=iterations, device=device, progress=report,
                                   consent_ids=[r.id for r in records])
+
+        return self.jobs.submit("train", f"Train {name}", work)
+
+    def train_lipsync(self, media_id: Id, track_id: int, identity_id: Id, name: str,
+                      iterations: int, device: str = "auto", sound_delay: int = 0) -> Job:
+        """Train (or resume) a lip-sync model on one speaker's footage: a face track of a
+        video with its sound, of an identity whose consent allows training.
+
+        The model folder is added to the project at once. Raises ConsentError before
+        anything starts. Stopping the job saves a checkpoint (its result says
+        ``cancelled``), and training the same name again resumes from it. ``sound_delay``:
+        frames by which the footage's sound comes after its picture (see SpeakerFootage).
+        """
+        from deepstudio.core.consent import require_consent
+        from deepstudio.core.project import ModelRef
+
+        identity = self.project.identities[identity_id]
+        record = require_consent(identity, "train")
+        footage = self.media_path(media_id)
+        assert self.paths is not None
+        model_dir = self.paths.models / f"{slug(name)}.dsmodel"
+        if not any(self.paths.resolve(m.path) == model_dir
+                   for m in self.project.models.values()):
+            self.do(AddModel(ModelRef(new_id("model"), name, "lipsync",
+                                      self.paths.store_path(model_dir), "", [identity.id])))
+
+        def work(report):
+            from deepstudio.engine.train_lipsync import SpeakerFootage, train_lipsync
+            from deepstudio.errors import Cancelled
+            from deepstudio.models.checkpoint import load_card
+
+            try:
+                card = train_lipsync([SpeakerFootage(footage, track_id,
+                                                     sound_delay=sound_delay)], model_dir,
+                                     iters=iterations, device=device, progress=report,
+                                     cache_dir=self.cache_dir, consent_ids=[record.id])
+                cancelled = False
+            except Cancelled:  # the trainer saved a checkpoint first
+                card, cancelled = load_card(model_dir), True
+            last = card.loss_history[-1] if card.loss_history else {}
+            return TrainResult(model_dir, card.iterations, cancelled, 0,
+                               {k: v for k, v in last.items() if k != "iteration"})
 
         return self.jobs.submit("train", f"Train {name}", work)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NewType
 
 import numpy as np
@@ -72,6 +73,28 @@ class Progress:
     message: str = ""
     eta_s: float | None = None
     preview: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class TrainProgress(Progress):
+    """Progress of training, with the figures a training view shows."""
+
+    iteration: int = 0
+    total_iterations: int = 0
+    iters_per_s: float = 0.0
+    batch_size: int = 0
+    losses: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """How a training job ended: stopped early (``cancelled``, checkpoint saved) or done."""
+
+    model_dir: Path
+    iterations: int
+    cancelled: bool
+    batch_size: int
+    losses: dict[str, float]
 
 
 ProgressCallback = Callable[[Progress], None]

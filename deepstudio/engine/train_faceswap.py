@@ -15,13 +15,8 @@ import numpy as np
 
 from deepstudio.engine.faceset import Faceset, load_faceset
 from deepstudio.models.faceswap.losses import eyes_mouth_map
-from deepstudio.models.faceswap.trainer import (
-    FaceSwapTrainer,
-    IdentityData,
-    TrainConfig,
-    TrainResult,
-)
-from deepstudio.types import ProgressCallback
+from deepstudio.models.faceswap.trainer import FaceSwapTrainer, IdentityData, TrainConfig
+from deepstudio.types import ProgressCallback, TrainResult
 from deepstudio.vision.measures import mouth_openings
 
 

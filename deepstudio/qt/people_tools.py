@@ -103,6 +103,8 @@ class PeopleTools:
     def changed(self, changes) -> None:
         if changes.identities or changes.media:
             self.identities.refresh()
+            if self.training.lipsync and not self.training.running:
+                self.training.refresh()  # the speakers it offers are the people's faces
 
     def job_changed(self, job) -> None:
         self.training.job_changed(job)

@@ -1,5 +1,6 @@
-"""The training panel: pick two facesets, start (or resume) a face-swap training job, and
-watch it: iterations, speed, ETA, loss curves and the trainer's preview grid.
+"""The training panel: start (or resume) a training job and watch it: iterations, speed, ETA,
+loss curves and the trainer's preview grid. A face-swap model learns from two facesets; a
+lip-sync model from a speaker's face track in a video with its sound.
 
 Stopping cancels the job; the trainer saves a checkpoint when cancelled, so starting again
 with the same model name resumes from it. Job updates reach :meth:`TrainingPanel.job_changed`
@@ -202,8 +203,39 @@ def _figure(title: str) -> tuple[QWidget, QLabel]:
     return box, value
 
 
+KINDS = (("Face swap", "faceswap"), ("Lip-sync", "lipsync"))
+
+
+def _sync_advice_text(model_dir: Path) -> str:
+    """For a lip-sync model whose footage looked out of sync: what to set and retrain."""
+    from deepstudio.engine.av_sync import sync_advice
+
+    try:
+        card = json.loads((model_dir / "card.json").read_text("utf-8"))
+        footage = card.get("training_data", {}).get("footage", [])
+    except (OSError, ValueError, AttributeError):
+        return ""
+    advice = [a for item in footage if isinstance(item, dict) and (a := sync_advice(item))]
+    return "".join(f"\n{a.text}: set Sound delay to {a.sound_delay} frames and train again."
+                   for a in advice)
+
+
+def speaker_tracks(session) -> list[tuple[str, tuple[str, int, str]]]:
+    """(label, (media id, track id, identity id)) of every face track assigned to a person:
+    the footage a lip-sync model can learn that person's mouth from."""
+    found = []
+    for identity in session.project.identities.values():
+        for ref in identity.face_tracks:
+            media = session.project.media.get(ref.media_id)
+            if media is not None:
+                found.append((f"{identity.name} · {Path(media.path).name} · face "
+                              f"{ref.track_id}", (ref.media_id, ref.track_id, identity.id)))
+    return found
+
+
 class TrainingPanel(QWidget):
-    """Train a face-swap model from two facesets of the project."""
+    """Train a face-swap model from two facesets, or a lip-sync model from a speaker's
+    footage, of the project."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -213,6 +245,11 @@ class TrainingPanel(QWidget):
         self.error: Callable[[str], None] = lambda message: None
         self.curves: dict[str, list[tuple[int, float]]] = {}
         self._preview_shown = None
+        self.kind = QComboBox()
+        self.kind.setObjectName("TrainKind")
+        for text, value in KINDS:
+            self.kind.addItem(text, value)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
         self.source = QComboBox()
         self.target = QComboBox()
         for combo in (self.source, self.target):
@@ -232,6 +269,11 @@ class TrainingPanel(QWidget):
         self.resolution.setCurrentIndex(RESOLUTIONS.index(DEFAULT_RESOLUTION))
         self.resolution.setToolTip("Face size the model learns (new models only). 64 px "
                                    "trains at about 3 it/s on a CPU; 128 px wants a GPU.")
+        self.sound_delay = QSpinBox()
+        self.sound_delay.setRange(-50, 50)
+        self.sound_delay.setSuffix(" frames")
+        self.sound_delay.setToolTip("Out-of-sync footage: how many frames its sound comes after "
+                                    "its picture (negative: before). Training corrects it.")
         self.device = QComboBox()
         for text, value in DEVICES:
             self.device.addItem(text, value)
@@ -244,14 +286,18 @@ class TrainingPanel(QWidget):
         self.stop_button.clicked.connect(self.stop)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Model", self.kind)
         form.addRow("Source face", self.source)
         form.addRow("Onto target", self.target)
+        self.form = form
         form.addRow("Model name", self.name)
         settings = QHBoxLayout()
         settings.addWidget(self.iterations, 1)
         settings.addWidget(self.resolution)
         settings.addWidget(self.device)
         form.addRow("Iterations", settings)
+        form.addRow("Sound delay", self.sound_delay)
+        form.setRowVisible(self.sound_delay, False)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.stop_button)
@@ -288,8 +334,36 @@ class TrainingPanel(QWidget):
         self.job = None
         self.refresh()
 
+    @property
+    def lipsync(self) -> bool:
+        return self.kind.currentData() == "lipsync"
+
+    def _kind_changed(self) -> None:
+        self.form.labelForField(self.source).setText("Speaker" if self.lipsync
+                                                     else "Source face")
+        self.form.setRowVisible(self.target, not self.lipsync)
+        self.form.setRowVisible(self.sound_delay, self.lipsync)
+        self.resolution.setVisible(not self.lipsync)  # lip-sync: 64 px on a CPU, 96 on CUDA
+        self.name.setPlaceholderText("e.g. tess_lips" if self.lipsync else "e.g. alice_to_bea")
+        self.source.clear()
+        self.refresh()
+
     def refresh(self) -> None:
-        """Re-list the project's facesets (keeping the choices)."""
+        """Re-list the project's facesets, or its people's face tracks for lip-sync (keeping
+        the choices)."""
+        if self.session is None:
+            return
+        if self.lipsync:
+            keep = self.source.currentData()
+            self.source.blockSignals(True)
+            self.source.clear()
+            for label, data in speaker_tracks(self.session):
+                self.source.addItem(label, data)
+            index = self.source.findData(keep)
+            self.source.setCurrentIndex(index if index >= 0 else min(0, self.source.count() - 1))
+            self.source.blockSignals(False)
+            self._update_buttons()
+            return
         folders = faceset_folders(self.session)
         for combo in (self.source, self.target):
             keep = combo.currentData()
@@ -330,15 +404,15 @@ class TrainingPanel(QWidget):
         return self.job is not None and not self.job.finished
 
     def _update_buttons(self) -> None:
-        ready = (self.session is not None and self.source.currentData() is not None
-                 and self.target.currentData() is not None
-                 and self.source.currentData() != self.target.currentData()
-                 and bool(self.name.text().strip()))
+        chosen = self.source.currentData() is not None and (
+            self.lipsync or (self.target.currentData() is not None
+                             and self.source.currentData() != self.target.currentData()))
+        ready = self.session is not None and chosen and bool(self.name.text().strip())
         self.start_button.setText("Resume" if self._resumable() else "Start")
         self.start_button.setEnabled(ready and not self.running)
         self.stop_button.setEnabled(self.running and not self.job.cancel_requested)
-        for widget in (self.source, self.target, self.name, self.iterations, self.resolution,
-                       self.device):
+        for widget in (self.kind, self.source, self.target, self.name, self.iterations,
+                       self.resolution, self.sound_delay, self.device):
             widget.setEnabled(not self.running)
 
     # --- running ---------------------------------------------------------------------------
@@ -350,11 +424,19 @@ class TrainingPanel(QWidget):
         model_dir = self.model_dir()
         resuming = self._resumable()
         try:
-            job = self.session.train_faceswap(
-                Path(self.source.currentData()), Path(self.target.currentData()),
-                self.name.text().strip(),
-                self.iterations.value(), self.resolution.currentData(),
-                self.device.currentData())
+            if self.lipsync:
+                media_id, track_id, identity_id = self.source.currentData()
+                job = self.session.train_lipsync(media_id, track_id, identity_id,
+                                                 self.name.text().strip(),
+                                                 self.iterations.value(),
+                                                 self.device.currentData(),
+                                                 self.sound_delay.value())
+            else:
+                job = self.session.train_faceswap(
+                    Path(self.source.currentData()), Path(self.target.currentData()),
+                    self.name.text().strip(),
+                    self.iterations.value(), self.resolution.currentData(),
+                    self.device.currentData())
         except ConsentError as exc:
             self.status.setText(str(exc))
             self.refused(str(exc))
@@ -368,6 +450,7 @@ class TrainingPanel(QWidget):
         self.plot.set_curves(self.curves)
         self._preview_shown = None
         self.status.setText("Resuming from the last checkpoint…" if resuming
+                            else "Reading the footage and building the model…" if self.lipsync
                             else "Loading facesets and building the model…")
         self._update_buttons()
         return job
@@ -408,7 +491,8 @@ class TrainingPanel(QWidget):
             return (f"Stopped at iteration {result.iterations:,}; checkpoint saved. "
                     "Resume continues from it.")
         if job.status == "done" and result is not None:
-            return f"Finished: {result.iterations:,} iterations, saved in {result.model_dir.name}"
+            return (f"Finished: {result.iterations:,} iterations, saved in "
+                    f"{result.model_dir.name}" + _sync_advice_text(result.model_dir))
         if job.status == "cancelled":
             return "Stopped before the first iteration."
         return job.error or f"Training {job.status}"

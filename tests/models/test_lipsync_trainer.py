@@ -64,8 +64,10 @@ def test_training_reports_progress_saves_and_resumes(tmp_path: Path) -> None:
     assert [round(p.fraction, 2) for p in reports] == [0.25, 0.5, 0.75, 1.0]
     assert "l1" in reports[0].message and "it/s" in reports[0].message
     assert reports[-1].eta_s == 0 and reports[0].eta_s > 0
+    assert [p.iteration for p in reports] == [1, 2, 3, 4] and "l1" in reports[0].losses
+    # a preview at once (the first iteration of a run), then every preview_every
     previews = [p.preview for p in reports if p.preview is not None]
-    assert len(previews) == 2 and previews[0].shape == (2 * 64, 4 * 64, 3)
+    assert len(previews) == 3 and previews[0].shape == (2 * 64, 4 * 64, 3)
     assert previews[0].dtype == np.uint8
     assert card.iterations == 4 and len(card.loss_history) == 2
     assert card.training_data["note"] == "synthetic" and "validation_l1" in card.training_data

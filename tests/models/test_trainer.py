@@ -15,10 +15,10 @@ from deepstudio.models.faceswap.trainer import (
     FaceSwapTrainer,
     IdentityData,
     TrainConfig,
-    TrainProgress,
     is_out_of_memory,
     run_with_oom_backoff,
 )
+from deepstudio.types import TrainProgress
 
 
 def test_backoff_halves_the_batch_until_the_step_fits() -> None:

@@ -4,6 +4,7 @@ checkpoint and resumed; the model it made is picked for a face-swap effect in th
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,51 @@ def train_figures_zero():
     from deepstudio.qt.training_panel import TrainFigures
 
     return TrainFigures(0, 0, 0.0)
+
+
+def test_lipsync_training_from_a_speakers_face_track(qtbot, window, tmp_path: Path,
+                                                     testdata: Path):
+    """Lip-sync in the same panel: the speakers offered are the people's face tracks; a tiny
+    CPU run shows its figures, curves and preview and adds a lip-sync model to the project."""
+    from datetime import date
+
+    from deepstudio.core.commands import AddConsent, AddIdentity
+    from deepstudio.core.project import ConsentRecord
+    from deepstudio.session import Session
+
+    session = Session.create(tmp_path / "L.dstudio", "L")
+    media_id = session.import_media(testdata / "talk_b.mp4")
+    session.add_clip_for_media(media_id)
+    track = min(session.analyze_now(media_id).tracks)
+    tess = Identity(new_id("identity"), "Tess", [FaceTrackRef(media_id, track)])
+    session.do(AddIdentity(tess))
+    session.save()
+    session.close()
+    assert window.open_project(tmp_path / "L.dstudio")
+    panel = window.people.training
+    panel.kind.setCurrentIndex(panel.kind.findData("lipsync"))
+    assert not panel.form.isRowVisible(panel.target)
+    assert panel.form.isRowVisible(panel.sound_delay)
+    assert panel.source.count() == 1 and panel.source.currentText().startswith("Tess · talk_b")
+    panel.name.setText("tess_lips")
+    panel.iterations.setValue(3)
+    panel.sound_delay.setValue(2)
+    panel.device.setCurrentIndex(panel.device.findData("cpu"))
+    assert panel.start() is None  # no consent yet: refused, nothing started
+    assert "'Tess'" in panel.status.text()
+    window.session.do(AddConsent(tess.id, ConsentRecord(new_id("consent"), "Tess", "QA",
+                                                        date.today().isoformat(), ["train"])))
+
+    job = panel.start()
+    assert job is not None and job.kind == "train" and not panel.kind.isEnabled()
+    wait_job(qtbot, job, 120_000)
+    assert job.status == "done" and not job.result.cancelled, job.error
+    qtbot.waitUntil(lambda: panel.status.text().startswith("Finished: 3 iterations"))
+    assert panel.figures["iteration"].text() == "3 / 3"
+    assert panel.curves and panel.preview.source is not None
+    [model] = window.session.project.models.values()
+    assert model.kind == "lipsync" and model.name == "tess_lips"
+    card = json.loads((tmp_path / "L.dstudio" / "models" / "tess_lips.dsmodel"
+                       / "card.json").read_text())
+    [footage] = card["training_data"]["footage"]
+    assert footage["sound_delay_frames"] == 2 and "lag_frames" in footage["av_sync"]

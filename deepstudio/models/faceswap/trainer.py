@@ -37,7 +37,7 @@ from deepstudio.models.device import (
 from deepstudio.models.faceswap import losses
 from deepstudio.models.faceswap.augment import AugmentSettings, augment_batch
 from deepstudio.models.faceswap.networks import FaceSwapNet, PatchDiscriminator
-from deepstudio.types import Progress, ProgressCallback
+from deepstudio.types import ProgressCallback, TrainProgress, TrainResult
 from deepstudio.vision.measures import standardised
 
 log = logging.getLogger(__name__)
@@ -128,26 +128,6 @@ def default_dims(device: torch.device) -> dict[str, int]:
     if device.type == "cuda":
         return {"e_ch": 64, "ae_dims": 256, "d_ch": 64}
     return {"e_ch": 32, "ae_dims": 128, "d_ch": 16}
-
-
-@dataclass(frozen=True)
-class TrainProgress(Progress):
-    """Progress of training, with the figures a training view shows."""
-
-    iteration: int = 0
-    total_iterations: int = 0
-    iters_per_s: float = 0.0
-    batch_size: int = 0
-    losses: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    model_dir: Path
-    iterations: int
-    cancelled: bool
-    batch_size: int
-    losses: dict[str, float]
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -51,7 +51,7 @@ from deepstudio.models.lipsync.original_checkpoints import (
     load_into,
     read_original_state_dict,
 )
-from deepstudio.types import Progress, ProgressCallback
+from deepstudio.types import ProgressCallback, TrainProgress
 
 ARCHITECTURE = "lipsync.wav2lip"
 MOUTH_PROBE = "mouth_probe"
@@ -410,14 +410,18 @@ class LipSyncTrainer:
                     self.save()
                     last_save = time.monotonic()
                 if progress is not None:
-                    want_preview = self.state.iteration % self.config.preview_every == 0
+                    want_preview = (done == 1  # something to look at at once
+                                    or self.state.iteration % self.config.preview_every == 0)
                     left = iterations - self.state.iteration
-                    progress(Progress(
+                    progress(TrainProgress(
                         fraction=self.state.iteration / iterations,
                         message=(f"iteration {self.state.iteration}/{iterations} · "
                                  f"{losses.text()} · {rate:.2f} it/s"),
                         eta_s=left / rate if rate > 0 else None,
-                        preview=self.preview(batch, fake) if want_preview else None))
+                        preview=self.preview(batch, fake) if want_preview else None,
+                        iteration=self.state.iteration, total_iterations=iterations,
+                        iters_per_s=rate, batch_size=self.config.batch_size,
+                        losses={k: v for k, v in asdict(losses).items() if not math.isnan(v)}))
         except Cancelled:
             self.save()
             raise
