@@ -56,6 +56,15 @@ NOSE = (1, 2, 4, 5, 6, 19, 45, 48, 64, 94, 97, 98, 115, 168, 195, 197, 220, 275,
         326, 327, 344, 440)
 """All nose vertices of MediaPipe's FACEMESH_NOSE group."""
 
+RIGHT_BROW = (46, 53, 52, 65, 55, 70, 63, 105, 66, 107)
+LEFT_BROW = (276, 283, 282, 295, 285, 300, 293, 334, 296, 336)
+"""Eyebrow vertices (MediaPipe's FACEMESH_*_EYEBROW groups)."""
+
+FEATURE_POINTS = tuple(sorted(set(FACE_OVAL + RIGHT_BROW + LEFT_BROW + RIGHT_EYE + LEFT_EYE
+                                  + RIGHT_IRIS + LEFT_IRIS + NOSE + LIPS_OUTER + LIPS_INNER)))
+"""The landmarks that outline the face and its features (162 of the 478): what a landmark
+overlay shows. The other points fill the cheeks and forehead, where they hide the face."""
+
 NOSE_TIP = 1
 CHIN = 152
 RIGHT_EYE_OUTER, RIGHT_EYE_INNER = 33, 133
