@@ -144,11 +144,26 @@ class FaceMeshDetector:
             raise RuntimeError("FaceMeshDetector used outside its 'with' block")
         image = np.ascontiguousarray(frame_rgb)
         image.flags.writeable = False  # lets MediaPipe wrap the buffer without a copy
-        result = self._mesh.process(image)
-        if not result.multi_face_landmarks:
-            return []
         height, width = image.shape[:2]
-        return [_observation(face, width, height) for face in result.multi_face_landmarks]
+        return [_observation(face, width, height)
+                for face in _face_landmark_lists(self._mesh, image)]
+
+
+def _face_landmark_lists(mesh: Any, image: np.ndarray) -> list[Any]:
+    """``mesh.process(image).multi_face_landmarks or []``, minus the rest of MediaPipe's
+    ``SolutionBase.process``, which builds a new namedtuple class on every call: ~0.3 ms
+    holding the GIL, which stalls the other analysis workers. This reads the same private
+    fields ``process`` does (mediapipe is pinned); a test checks both give the same faces."""
+    from mediapipe.python import packet_getter
+
+    mesh._graph_outputs.clear()
+    mesh._simulated_timestamp += 33333  # what process() adds: 30 fps timestamps
+    packet = mesh._make_packet(mesh._input_stream_type_info["image"], image)
+    mesh._graph.add_packet_to_input_stream(stream="image",
+                                           packet=packet.at(mesh._simulated_timestamp))
+    mesh._graph.wait_until_idle()
+    output = mesh._graph_outputs.get("multi_face_landmarks")
+    return [] if output is None or output.is_empty() else packet_getter.get_proto_list(output)
 
 
 # A serialized NormalizedLandmarkList is, per landmark, the field tag of ``landmark``, the

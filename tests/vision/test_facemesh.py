@@ -76,3 +76,19 @@ def test_fast_landmark_reading_equals_protobuf_fields(talk_frames):
     with_visibility = landmark_pb2.NormalizedLandmarkList()
     with_visibility.landmark.add(x=0.25, y=0.5, z=-0.1, visibility=0.9)
     np.testing.assert_allclose(fm.landmarks_array(with_visibility), [[0.25, 0.5, -0.1]])
+
+
+def test_graph_call_gives_what_mediapipe_process_gives(clip_frames):
+    """The detector feeds the graph itself (``process`` builds a namedtuple class per call);
+    over frames with faces coming and going, in tracking mode, both read the same faces."""
+    from mediapipe.python.solutions.face_mesh import FaceMesh
+
+    frames = clip_frames("occlusion_a.mp4", 140)[100:140]  # no face, then a cut to one
+    options = dict(static_image_mode=False, max_num_faces=2, refine_landmarks=True)
+    with FaceMesh(**options) as by_process, FaceMesh(**options) as by_graph:
+        for frame in frames:
+            expected = by_process.process(frame).multi_face_landmarks or []
+            found = fm._face_landmark_lists(by_graph, frame)
+            assert [f.SerializeToString() for f in found] == [
+                f.SerializeToString() for f in expected]
+    assert any(expected) and len(frames) == 40
