@@ -34,6 +34,7 @@ from deepstudio.errors import Cancelled, MediaError
 from deepstudio.media.decode import VideoReader
 from deepstudio.media.probe import MediaInfo, probe
 from deepstudio.types import BBox, FrameIndex, Progress, ProgressCallback
+from deepstudio.vision.embedding_process import EmbeddingProcess
 from deepstudio.vision.facemesh import NUM_LANDMARKS, FaceMeshDetector
 from deepstudio.vision.shots import ShotDetector, colour_histogram
 from deepstudio.vision.smoothing import smooth_sequence
@@ -244,8 +245,9 @@ def _analyze(info: MediaInfo, progress: ProgressCallback | None,
     reporter = _ProgressReporter(progress, info.frame_count)
     stop = threading.Event()
     done = [0] * workers
-    with ThreadPoolExecutor(workers, thread_name_prefix="analysis-worker") as pool:
-        futures = [pool.submit(_worker, info, plan, fps, max_faces, stop, done, k)
+    with (EmbeddingProcess() as embedder,
+          ThreadPoolExecutor(workers, thread_name_prefix="analysis-worker") as pool):
+        futures = [pool.submit(_worker, info, plan, fps, max_faces, embedder, stop, done, k)
                    for k in range(workers)]
         try:
             pending = set(futures)
@@ -257,8 +259,8 @@ def _analyze(info: MediaInfo, progress: ProgressCallback | None,
         except BaseException:
             stop.set()  # leaving the pool then waits for the other workers to stop
             raise
-    segments = sorted((s for f in futures for s in f.result()), key=lambda s: s.start)
-    tracker, rows, cuts = _join_segments(segments)
+        segments = sorted((s for f in futures for s in f.result()), key=lambda s: s.start)
+        tracker, rows, cuts = _join_segments(segments)
     tracks = {track_id: _build_track(track_id, observed, cuts, fps)
               for track_id, observed in sorted(rows.items())}
     return FaceAnalysis(info.content_hash, info.frame_count, fps, info.width, info.height,
@@ -387,14 +389,16 @@ class _Segment:
 
 
 def _worker(info: MediaInfo, plan: _SegmentPlan, fps: float, max_faces: int,
-            stop: threading.Event, done: list[int], slot: int) -> list[_Segment]:
+            embedder: EmbeddingProcess, stop: threading.Event, done: list[int], slot: int
+            ) -> list[_Segment]:
     """Analyse the segments ``plan`` hands out, with one FaceMesh graph."""
     segments = []
     with FaceMeshDetector(max_faces=max_faces) as detector:
         while (taken := plan.take()) is not None:
             detector.reset()
             try:
-                segments.append(_track_segment(info, taken, plan, detector, fps, stop,
+                tracker = FaceTracker(fps, embedder, joined_later=taken.start > 0)
+                segments.append(_track_segment(info, taken, plan, detector, tracker, stop,
                                                done, slot))
             finally:
                 plan.finish(taken)
@@ -402,7 +406,7 @@ def _worker(info: MediaInfo, plan: _SegmentPlan, fps: float, max_faces: int,
 
 
 def _track_segment(info: MediaInfo, taken: _Range, plan: _SegmentPlan,
-                   detector: FaceMeshDetector, fps: float, stop: threading.Event,
+                   detector: FaceMeshDetector, tracker: FaceTracker, stop: threading.Event,
                    done: list[int], slot: int) -> _Segment:
     """Decode, FaceMesh and track one segment; counts its frames in ``done[slot]``.
 
@@ -414,7 +418,6 @@ def _track_segment(info: MediaInfo, taken: _Range, plan: _SegmentPlan,
     where the hand-over happens depends on the two workers' results, not on their speed.
     """
     shots = ShotDetector()
-    tracker = FaceTracker(fps, joined_later=taken.start > 0)
     rows: dict[int, list[tuple[int, Any]]] = {}
     cuts: list[int] = []
     faces: list[Any] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from deepstudio.types import BBox, Frame
 
 SAME_PERSON_DISTANCE = 0.6
 """Descriptors of one person are usually closer than this (dlib's own threshold)."""
+DESCRIPTOR_SIZE = 128
 
 _SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
 _DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
@@ -33,6 +34,16 @@ def models_dir() -> Path:
     return Path(spec.submodule_search_locations[0]) / "models"
 
 
+def check_model_files() -> tuple[Path, Path]:
+    """The shape predictor's and the descriptor network's files; ModelFileError if missing."""
+    folder = models_dir()
+    paths = folder / _SHAPE_MODEL, folder / _DESCRIPTOR_MODEL
+    for path in paths:
+        if not path.is_file():
+            raise ModelFileError("model file missing", path)
+    return paths
+
+
 def _load_models() -> tuple[Any, Any]:
     """dlib's 5-point shape predictor and descriptor network, loaded once per process."""
     global _models
@@ -40,13 +51,16 @@ def _load_models() -> tuple[Any, Any]:
         if _models is None:
             import dlib
 
-            folder = models_dir()
-            for name in (_SHAPE_MODEL, _DESCRIPTOR_MODEL):
-                if not (folder / name).is_file():
-                    raise ModelFileError("model file missing", folder / name)
-            _models = (dlib.shape_predictor(str(folder / _SHAPE_MODEL)),
-                       dlib.face_recognition_model_v1(str(folder / _DESCRIPTOR_MODEL)))
+            shape_model, descriptor_model = check_model_files()
+            _models = (dlib.shape_predictor(str(shape_model)),
+                       dlib.face_recognition_model_v1(str(descriptor_model)))
         return _models
+
+
+class Embedder(Protocol):
+    def embed(self, frame_rgb: Frame, bbox: BBox) -> np.ndarray:
+        """The 128-d float32 descriptor of the face in ``bbox`` of an RGB uint8 frame."""
+        ...
 
 
 class FaceEmbedder:
@@ -54,8 +68,9 @@ class FaceEmbedder:
 
     The box may come from FaceMesh (the landmark extent): dlib's 5-point predictor finds the
     eye corners and nose inside it and the network aligns its own 150 px chip from those.
-    dlib's calls release the GIL, and the shared models are only read, so one embedder may
-    be used from several threads.
+    The shared models are only read, so one embedder may be used from several threads, but
+    dlib holds the GIL while it works (~75 ms per face): where other threads must keep going,
+    use :class:`~deepstudio.vision.embedding_process.EmbeddingProcess`.
     """
 
     def __init__(self) -> None:

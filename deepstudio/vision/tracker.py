@@ -6,13 +6,14 @@ missed detections. A detection left over (a new face, a face back after a long o
 any face after a cut) is compared by identity embedding with every earlier track that is
 not matched in this frame; a close enough one gets its id back (a re-association).
 
-Embeddings cost ~0.15 s each on this CPU build of dlib, so none are computed unless a face
-can only come back by identity: tracks keep a few small face crops (at birth and then every
-``sample_every_s``). A single face that is tracked continuously, or missed for less than
-``max_lost_s``, therefore costs no embedding at all. Once a track is lost for longer, or a
-cut ends its shot, its crops are embedded on a helper thread: FaceMesh keeps only one core
-busy, so the comparison that may follow finds them ready (on occlusion_a, 4 embeddings of
-~0.15 s made its analysis 16 % slower than FaceMesh alone when they ran in line).
+Embeddings cost ~0.08-0.15 s each on this CPU build of dlib, so none are computed unless a
+face can only come back by identity: tracks keep a few small face crops (at birth and then
+every ``sample_every_s``). A single face that is tracked continuously, or missed for less
+than ``max_lost_s``, therefore costs no embedding at all. Once a track is lost for longer, or
+a cut ends its shot, its crops are embedded on a helper thread, so that the comparison that
+may follow finds them ready. dlib holds the GIL while it works, so the analysis gives its
+trackers an :class:`~deepstudio.vision.embedding_process.EmbeddingProcess`: the helper
+thread then only waits for a child process and the Face Mesh workers go on.
 
 The analysis tracks a long video in segments on several cores, one tracker each, and
 :meth:`FaceTracker.join` then merges each tracker into the one before it by the same rules.
@@ -20,7 +21,6 @@ The analysis tracks a long video in segments on several cores, one tracker each,
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,7 +30,7 @@ from scipy.optimize import linear_sum_assignment
 
 from deepstudio.types import BBox, Frame
 from deepstudio.vision.facemesh import FaceObservation
-from deepstudio.vision.identity import FaceEmbedder, embedding_distance
+from deepstudio.vision.identity import Embedder, FaceEmbedder, embedding_distance
 
 MAX_LOST_S = 0.5
 REID_DISTANCE = 0.55
@@ -106,7 +106,7 @@ def _crop_sample(frame: Frame, bbox: BBox) -> _IdentitySample:
 class FaceTracker:
     """Assigns track ids to the faces of consecutive frames; see the module docstring."""
 
-    def __init__(self, fps: float, embedder: FaceEmbedder | None = None,
+    def __init__(self, fps: float, embedder: Embedder | None = None,
                  max_lost_s: float = MAX_LOST_S, reid_distance: float = REID_DISTANCE,
                  joined_later: bool = False) -> None:
         """``joined_later``: this tracker starts mid-video and its tracks will be joined onto
@@ -279,13 +279,10 @@ class FaceTracker:
         return candidates[best].track_id if distances[best] < self.reid_distance else None
 
     def _embed_samples(self, samples: list[_IdentitySample]) -> None:
-        """Embed samples on all cores at once (dlib releases the GIL): the join waits for
-        them, with the workers that tracked the segments already done."""
-        todo = [sample for sample in samples if sample.embedding is None]
-        if todo:
-            with ThreadPoolExecutor(min(len(todo), os.cpu_count() or 1),
-                                    thread_name_prefix="face-embed-join") as pool:
-                list(pool.map(self._sample_embedding, todo))
+        """Embed the samples a join compares (one at a time: dlib keeps the GIL, and an
+        embedding process answers one request at a time)."""
+        for sample in samples:
+            self._sample_embedding(sample)
 
     @staticmethod
     def _extend(track: _Track, later: _Track) -> None:
@@ -347,7 +344,7 @@ class FaceTracker:
         return sample.embedding
 
     def _embed(self, image: Frame, bbox: BBox) -> np.ndarray:
-        """An embedding (thread-safe: dlib releases the GIL and only reads its models)."""
+        """An embedding (thread-safe: both kinds of embedder may be called from any thread)."""
         with self._embedder_lock:
             if self._embedder is None:
                 self._embedder = FaceEmbedder()

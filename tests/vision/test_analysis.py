@@ -148,6 +148,7 @@ def test_a_worker_follows_its_faces_past_its_range_until_the_next_one_has_them(
     from deepstudio.media.probe import probe
     from deepstudio.vision.analysis import _join_segments, _Range, _SegmentPlan, _track_segment
     from deepstudio.vision.facemesh import FaceMeshDetector
+    from deepstudio.vision.tracker import FaceTracker
 
     info = probe(testdata / "occlusion_a.mp4")
     plan = _SegmentPlan(info)
@@ -156,7 +157,8 @@ def test_a_worker_follows_its_faces_past_its_range_until_the_next_one_has_them(
     segments = []
     for taken in (second, first):  # the first one waits for the second one's frames
         with FaceMeshDetector() as detector:
-            segments.append(_track_segment(info, taken, plan, detector, 29.97,
+            tracker = FaceTracker(29.97, joined_later=taken.start > 0)
+            segments.append(_track_segment(info, taken, plan, detector, tracker,
                                            threading.Event(), [0], 0))
         plan.finish(taken)
     later, earlier = segments
