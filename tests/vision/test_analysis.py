@@ -174,7 +174,7 @@ def media_info(frames: int, keyframes: list[int]) -> MediaInfo:
 
 
 def test_segments_depend_on_the_file_alone_and_start_at_keyframes_where_that_pays():
-    from deepstudio.vision.analysis import MIN_SEGMENT_FRAMES, _SegmentPlan
+    from deepstudio.vision.analysis import MIN_HALF_FRAMES, MIN_SEGMENT_FRAMES, _SegmentPlan
 
     def bounds(frames: int, keyframes: list[int]) -> list[tuple[int, int]]:
         return [(s.start, s.end) for s in _SegmentPlan(media_info(frames, keyframes)).segments]
@@ -193,7 +193,10 @@ def test_segments_depend_on_the_file_alone_and_start_at_keyframes_where_that_pay
     # Keyframes 60 frames apart: four segments, none worth moving (few frames to decode).
     assert [s for s, _ in bounds(300, [0, 60, 120, 180, 240])] == [0, 75, 150, 225]
     assert bounds(300, [0]) == [(0, 150), (150, 300)]
-    assert bounds(2 * MIN_SEGMENT_FRAMES - 1, [0]) == [(0, 139)]
+    # A short video is still cut in two when both halves have MIN_HALF_FRAMES (50).
+    assert bounds(2 * MIN_SEGMENT_FRAMES - 1, [0]) == [(0, 70), (70, 139)]
+    assert bounds(120, [0]) == [(0, 60), (60, 120)]
+    assert bounds(2 * MIN_HALF_FRAMES - 1, [0]) == [(0, 99)]
 
 
 @pytest.fixture(scope="module")
