@@ -200,22 +200,25 @@ class FaceTracker:
         mapping: dict[int, int] = {}
         incoming = sorted(later._tracks, key=lambda t: t.first_frame)
         earlier = list(self._tracks)
+        by_id = {t.track_id: t for t in self._tracks}
         if not cut:
             self._join_across_boundary(later, incoming, first_frame, mapping)
+        # Continued tracks first: extended, they are on screen beside the new ones, so they
+        # are nobody's identity candidates and their crops need no embedding.
+        for track in incoming:
+            if track.track_id in mapping:
+                self._extend(by_id[mapping[track.track_id]], track)
         unknown = [t for t in incoming if t.track_id not in mapping]
         needed = {id(t): t for new in unknown for t in _identity_candidates(new, earlier)}
         if needed:
             self._embed_samples([t.samples[0] for t in unknown if t.samples]
                                 + [sample for t in needed.values() for sample in t.samples])
-        by_id = {t.track_id: t for t in self._tracks}
-        for track in incoming:
-            if track.track_id not in mapping:
-                found = self._identify_track(track, earlier)
-                if found is not None:
-                    mapping[track.track_id] = found
-                    self.reassociations.append((track.first_frame, found))
-            if track.track_id in mapping:
-                self._extend(by_id[mapping[track.track_id]], track)
+        for track in unknown:
+            found = self._identify_track(track, earlier)
+            if found is not None:
+                mapping[track.track_id] = found
+                self.reassociations.append((track.first_frame, found))
+                self._extend(by_id[found], track)
             else:
                 mapping[track.track_id] = self._next_id
                 track.track_id = self._next_id

@@ -117,3 +117,25 @@ def test_a_later_segment_embeds_a_face_that_appears_in_it_while_it_tracks(talk_f
     person = first.join(later, 20, cut=True)[ids[20][0]]
     assert person == 0 and first.reassociations == [(40, 0)]
     assert not any(name.startswith("face-embed_") for name in threads)  # only the first's
+
+
+def test_join_does_not_compare_a_new_face_with_one_continuing_beside_it(talk_frames,
+                                                                        clip_frames,
+                                                                        embed_threads):
+    """A second person appears in the later segment while the first one, continued across
+    the boundary, is still on screen: they cannot be one person, so the join embeds nothing
+    (it used to embed the continuing track's crops, at the very end of the analysis)."""
+    import cv2
+    import numpy as np
+
+    size = talk_frames[0].shape[1::-1]
+    other = [cv2.resize(f, size) for f in clip_frames("swap_a.mp4", 20)]
+    blurred = cv2.GaussianBlur(other[0], (0, 0), 30)  # no face, and no cut when it sharpens
+    frames = [np.hstack([talk, other[k - 40] if k >= 40 else blurred])
+              for k, talk in enumerate(talk_frames)]
+    first, _ = run_tracker(frames[:30])
+    later, ids = run_tracker(frames[30:], start=30)
+    assert [len(i) for i in ids[:10]] == [1] * 10 and len(ids[10]) == 2
+    mapping = first.join(later, 30, cut=False)
+    assert mapping[ids[0][0]] == 0 and len(set(mapping.values())) == 2
+    assert embed_threads == [] and first.reassociations == []
