@@ -40,7 +40,7 @@ from deepstudio.vision.shots import ShotDetector, colour_histogram
 from deepstudio.vision.smoothing import smooth_sequence
 from deepstudio.vision.tracker import FaceTracker
 
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5
 """Bump when results would differ (models, tracker, smoothing, file layout): old caches die."""
 DECODE_QUEUE_FRAMES = 8
 PROGRESS_INTERVAL_S = 0.2

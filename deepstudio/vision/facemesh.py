@@ -23,6 +23,11 @@ from deepstudio.types import BBox, Frame
 
 NUM_LANDMARKS = 478
 """468 mesh points plus 5 points per iris (``refine_landmarks=True``)."""
+DUPLICATE_IOU = 0.5
+"""Two meshes whose boxes overlap this much are one face found twice. In tracking mode
+MediaPipe now and then adds a fresh detection of a face it is already tracking
+(talk_portrait_a: 23 of 250 frames, the two boxes overlapping 0.72-0.81), which would make
+a second, flickering track of the same person; distinct faces in the testdata never overlap."""
 
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378,
              400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54,
@@ -107,6 +112,8 @@ class FaceMeshDetector:
                              min_detection_confidence=min_detection_confidence,
                              min_tracking_confidence=min_tracking_confidence)
         self._mesh: Any = None
+        self._previous: list[BBox] = []
+        """The boxes of the faces found in the last frame (tracking mode)."""
 
     def __enter__(self) -> FaceMeshDetector:
         from mediapipe.python.solutions.face_mesh import FaceMesh
@@ -132,6 +139,7 @@ class FaceMeshDetector:
         """
         if self._mesh is not None:
             self._mesh.process(_BLANK)
+        self._previous = []
 
     def close(self) -> None:
         if self._mesh is not None:
@@ -145,8 +153,27 @@ class FaceMeshDetector:
         image = np.ascontiguousarray(frame_rgb)
         image.flags.writeable = False  # lets MediaPipe wrap the buffer without a copy
         height, width = image.shape[:2]
-        return [_observation(face, width, height)
-                for face in _face_landmark_lists(self._mesh, image)]
+        faces = [_observation(face, width, height)
+                 for face in _face_landmark_lists(self._mesh, image)]
+        if len(faces) > 1:
+            faces = self._without_duplicates(faces)
+        if not self.static:
+            self._previous = [face.bbox for face in faces]
+        return faces
+
+    def _without_duplicates(self, faces: list[FaceObservation]) -> list[FaceObservation]:
+        """``faces`` in MediaPipe's order, keeping one of each group that overlaps by
+        :data:`DUPLICATE_IOU`: the one closest to a face of the last frame (the mesh
+        MediaPipe was tracking, not the fresh detection)."""
+        def continuity(face: FaceObservation) -> float:
+            return max((face.bbox.iou(box) for box in self._previous), default=0.0)
+
+        kept: list[FaceObservation] = []
+        for face in sorted(faces, key=continuity, reverse=True):  # stable: ties keep order
+            if all(face.bbox.iou(other.bbox) < DUPLICATE_IOU for other in kept):
+                kept.append(face)
+        chosen = {id(face) for face in kept}
+        return [face for face in faces if id(face) in chosen]
 
 
 def _face_landmark_lists(mesh: Any, image: np.ndarray) -> list[Any]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +93,15 @@ def test_graph_call_gives_what_mediapipe_process_gives(clip_frames):
             assert [f.SerializeToString() for f in found] == [
                 f.SerializeToString() for f in expected]
     assert any(expected) and len(frames) == 40
+
+
+def test_a_face_found_twice_is_reported_once(clip_frames):
+    """In tracking mode MediaPipe sometimes adds a fresh detection of the face it tracks
+    (talk_portrait_a frames 39, 59, 69, 71: two boxes overlapping 0.72-0.81); the detector
+    keeps the tracked one, whose box continues the last frame's."""
+    frames = clip_frames("talk_portrait_a.mp4", 75)
+    with FaceMeshDetector(max_faces=4) as detector:
+        found = [detector.detect(frame) for frame in frames]
+    assert [len(faces) for faces in found] == [1] * 75
+    for before, after in itertools.pairwise(found):
+        assert before[0].bbox.iou(after[0].bbox) > 0.8
