@@ -194,10 +194,11 @@ def test_segments_depend_on_the_file_alone_and_start_at_keyframes_where_that_pay
     # Keyframes 60 frames apart: four segments, none worth moving (few frames to decode).
     assert [s for s, _ in bounds(300, [0, 60, 120, 180, 240])] == [0, 75, 150, 225]
     assert bounds(300, [0]) == [(0, 150), (150, 300)]
-    # A short video is still cut in two when both halves have MIN_HALF_FRAMES (50).
+    # A short video is still cut in two when both halves have MIN_HALF_FRAMES (30).
     assert bounds(2 * MIN_SEGMENT_FRAMES - 1, [0]) == [(0, 70), (70, 139)]
     assert bounds(120, [0]) == [(0, 60), (60, 120)]
-    assert bounds(2 * MIN_HALF_FRAMES - 1, [0]) == [(0, 99)]
+    assert bounds(2 * MIN_HALF_FRAMES - 1, [0]) == [(0, 59)]
+    assert bounds(78, [0]) == [(0, 39), (39, 78)]
 
 
 @pytest.fixture(scope="module")
