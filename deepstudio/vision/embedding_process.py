@@ -34,7 +34,6 @@ class EmbeddingProcess:
     request at a time). Use as a context manager, or call :meth:`close`."""
 
     def __init__(self) -> None:
-        check_model_files()  # a missing model is the parent's clear error, not the child's
         self._child: subprocess.Popen | None = None
         self._lock = threading.Lock()
 
@@ -70,6 +69,7 @@ class EmbeddingProcess:
 
     def _started(self) -> subprocess.Popen:
         if self._child is None:
+            check_model_files()  # a missing model is the parent's clear error, not the child's
             self._child = subprocess.Popen(
                 [sys.executable, "-m", __name__], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE)
