@@ -30,9 +30,12 @@ MIN_SHOT_FRAMES = 3
 
 def colour_histogram(frame: Frame) -> np.ndarray:
     """Normalised HSV histogram (sums to 1) of an RGB frame, as a flat float32 array."""
-    # Subsample by striding first: area-resizing a full frame costs more than the rest.
-    step = max(1, min(frame.shape[0] // (2 * THUMB_SIZE[1]), frame.shape[1] // (2 * THUMB_SIZE[0])))
-    small = cv2.resize(frame[::step, ::step], THUMB_SIZE, interpolation=cv2.INTER_AREA)
+    # Subsample by striding first, each axis to about twice the thumbnail: area-resizing a
+    # full frame costs more than the rest (one step for both axes left a portrait 720x1280
+    # frame at 144x256, 0.47 ms a frame).
+    step_y = max(1, frame.shape[0] // (2 * THUMB_SIZE[1]))
+    step_x = max(1, frame.shape[1] // (2 * THUMB_SIZE[0]))
+    small = cv2.resize(frame[::step_y, ::step_x], THUMB_SIZE, interpolation=cv2.INTER_AREA)
     hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
     hist = cv2.calcHist([hsv], [0, 1, 2], None, list(BINS), [0, 180, 0, 256, 0, 256]).ravel()
     return hist / max(float(hist.sum()), 1.0)
