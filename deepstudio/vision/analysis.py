@@ -5,9 +5,11 @@ fixed by the file, so results never depend on timing) that one worker thread per
 in order, each with its own FaceMesh graph and tracker (:func:`_track_segment` has the
 hand-over between them); in each worker a decode thread feeds a small bounded queue, so PyAV
 decodes the next frames while MediaPipe works on this one. Per frame: shot-cut check,
-FaceMesh (tracking mode), tracker. The segments are joined in frame order
-(:meth:`FaceTracker.join`), then every track is smoothed (One-Euro, restarted at cuts and
-gaps). Results are cached per media content hash as a pickle-free ``.npz``.
+FaceMesh (tracking mode), tracker. The trackers share one
+:class:`~deepstudio.vision.embedding_process.EmbeddingProcess` for identity comparisons
+(dlib holds the GIL; in a child process it stalls no worker). The segments are joined in
+frame order (:meth:`FaceTracker.join`), then every track is smoothed (One-Euro, restarted at
+cuts and gaps). Results are cached per media content hash as a pickle-free ``.npz``.
 """
 
 from __future__ import annotations
