@@ -209,10 +209,6 @@ class FaceTracker:
             if track.track_id in mapping:
                 self._extend(by_id[mapping[track.track_id]], track)
         unknown = [t for t in incoming if t.track_id not in mapping]
-        needed = {id(t): t for new in unknown for t in _identity_candidates(new, earlier)}
-        if needed:
-            self._embed_samples([t.samples[0] for t in unknown if t.samples]
-                                + [sample for t in needed.values() for sample in t.samples])
         for track in unknown:
             found = self._identify_track(track, earlier)
             if found is not None:
@@ -280,12 +276,6 @@ class FaceTracker:
                      for t in candidates]
         best = int(np.argmin(distances))
         return candidates[best].track_id if distances[best] < self.reid_distance else None
-
-    def _embed_samples(self, samples: list[_IdentitySample]) -> None:
-        """Embed the samples a join compares (one at a time: dlib keeps the GIL, and an
-        embedding process answers one request at a time)."""
-        for sample in samples:
-            self._sample_embedding(sample)
 
     @staticmethod
     def _extend(track: _Track, later: _Track) -> None:
