@@ -10,7 +10,7 @@ import torch
 
 from deepstudio.errors import Cancelled, ModelFileError
 from deepstudio.models.checkpoint import load_card, load_model, load_train_state
-from deepstudio.models.lipsync.dataset import LipSyncData, sample_batch
+from deepstudio.models.lipsync.dataset import LipSyncData, sample_batch, vary_voice
 from deepstudio.models.lipsync.inference import LipSyncer
 from deepstudio.models.lipsync.networks import LipSyncModel
 from deepstudio.models.lipsync.trainer import LipSyncTrainConfig, LipSyncTrainer
@@ -53,6 +53,27 @@ def test_windows_never_cross_runs_and_references_come_from_elsewhere() -> None:
     np.testing.assert_array_equal(batch.mels[2::5], batch.sync_mels)
     with pytest.raises(ValueError, match="faces must be"):
         LipSyncData(np.zeros((3, 64, 32, 3), np.uint8), np.zeros((3, 80, 16)), np.zeros(3))
+
+
+def test_voice_variation_changes_each_sample_one_way() -> None:
+    rng = np.random.default_rng(3)
+    data = _data(40, 2)
+    data.mels[:] = rng.uniform(-3, 3, data.mels.shape[1:]).astype(np.float32)  # one sound
+    batch = sample_batch(data, data.centres(), 6, rng)
+    varied = vary_voice(batch, rng)
+    assert varied.mels.shape == batch.mels.shape and varied.targets is batch.targets
+    assert varied.mels.min() >= -4 and varied.mels.max() <= 4
+    # a sample's frames, its in-sync and its out-of-sync windows hear the same voice ...
+    per_sample = varied.mels.reshape(6, 5, 80, 16)
+    np.testing.assert_array_equal(per_sample, np.repeat(per_sample[:, :1], 5, axis=1))
+    np.testing.assert_array_equal(varied.sync_mels, per_sample[:, 2])
+    np.testing.assert_array_equal(varied.off_mels, per_sample[:, 2])
+    # ... different samples different voices, and the sound's course in time is kept
+    assert len({per_sample[i, 0].tobytes() for i in range(6)}) == 6
+    inner = slice(8, 72)  # bands away from the edges the shift repeats
+    steps = np.abs(np.diff(varied.sync_mels[:, inner], axis=2))
+    original = np.abs(np.diff(batch.sync_mels[:, inner], axis=2))
+    np.testing.assert_allclose(steps.mean(), original.mean(), rtol=0.1)
 
 
 def test_training_reports_progress_saves_and_resumes(tmp_path: Path) -> None:

@@ -7,14 +7,22 @@ belongs to (one video, consecutive frames, face present). A training sample is a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from deepstudio.models.lipsync.mel import MEL_WINDOW, N_MELS
+from deepstudio.models.lipsync.mel import MEL_CEIL, MEL_FLOOR, MEL_WINDOW, N_MELS
 from deepstudio.models.lipsync.networks import SYNC_FRAMES
 
 HALF = SYNC_FRAMES // 2
+LEVEL_RANGE = 0.24
+"""Largest level change of :func:`vary_voice`, in normalised mel units (3 dB)."""
+TILT_RANGE = 0.16
+"""Largest spectral tilt of :func:`vary_voice` from the lowest to the highest band (2 dB)."""
+BAND_SHIFT = 2
+"""Largest shift of :func:`vary_voice` along the mel axis, in bands (a few per cent in pitch
+and formants above 1 kHz, where the mel scale is logarithmic). Three times these ranges
+(8 dB, 6 dB, 4 bands) hurt: the model could no longer learn the speaker's mouth at all."""
 
 
 @dataclass
@@ -100,3 +108,33 @@ def _other_centre(data: LipSyncData, centres: np.ndarray, c: int,
                    & (np.abs(centres - c) >= SYNC_FRAMES)]
     pool = same if len(same) else centres[centres != c]
     return int(rng.choice(pool)) if len(pool) else int(c)
+
+
+def vary_voice(batch: Batch, rng: np.random.Generator) -> Batch:
+    """The batch with each sample's audio heard through a slightly different voice and microphone.
+
+    A speaker's own footage holds one voice, and a model trained on it learns that voice's
+    spectrum as much as the mouth shapes: a dubbing voice then moves the lips far less than the
+    speaker's own. Each sample's windows (its frames', in-sync and out-of-sync ones alike) get
+    one random level change, spectral tilt and shift along the mel axis (vocal-tract-length
+    perturbation). In the quality test (talk_long_b, 28 CPU minutes, one run each) it raised
+    the mouth's correlation with speech_b's loudness from 0.30-0.40 to 0.48 and the own-audio
+    reconstruction from 0.63 to 0.75.
+    """
+    n = len(batch.sync_mels)
+    per_frame = len(batch.mels) // n
+    level = rng.uniform(-LEVEL_RANGE, LEVEL_RANGE, n)
+    tilt = rng.uniform(-TILT_RANGE, TILT_RANGE, n)
+    shift = rng.integers(-BAND_SHIFT, BAND_SHIFT + 1, n)
+    ramp = np.linspace(-0.5, 0.5, N_MELS, dtype=np.float32)
+
+    def change(mels: np.ndarray, repeat: int) -> np.ndarray:
+        out = np.empty_like(mels)
+        for i, window in enumerate(mels):
+            k = i // repeat
+            bands = np.clip(np.arange(N_MELS) - shift[k], 0, N_MELS - 1)
+            out[i] = window[bands] + (level[k] + tilt[k] * ramp)[:, None]
+        return np.clip(out, MEL_FLOOR, MEL_CEIL, out=out)
+
+    return replace(batch, mels=change(batch.mels, per_frame),
+                   sync_mels=change(batch.sync_mels, 1), off_mels=change(batch.off_mels, 1))

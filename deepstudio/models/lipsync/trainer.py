@@ -37,7 +37,7 @@ from torch.nn import functional as F
 from deepstudio.errors import Cancelled, ModelFileError
 from deepstudio.models import checkpoint as ckpt
 from deepstudio.models.device import autocast, autocast_dtype, place_module
-from deepstudio.models.lipsync.dataset import Batch, LipSyncData, sample_batch
+from deepstudio.models.lipsync.dataset import Batch, LipSyncData, sample_batch, vary_voice
 from deepstudio.models.lipsync.networks import (
     CPU_ARCH,
     SYNC_FRAMES,
@@ -247,6 +247,7 @@ class LipSyncTrainer:
         frames (detached) of the batch."""
         c, dev, model = self.config, self.device, self.model
         batch = sample_batch(data, centres, c.batch_size, self.rng)
+        batch = vary_voice(batch, self.rng)
         real = _to_tensor(batch.targets, dev, self.bgr)
         refs = _to_tensor(batch.references, dev, self.bgr)
         mels = _mels(batch.mels, dev)
