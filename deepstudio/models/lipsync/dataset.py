@@ -127,14 +127,13 @@ def vary_voice(batch: Batch, rng: np.random.Generator) -> Batch:
     tilt = rng.uniform(-TILT_RANGE, TILT_RANGE, n)
     shift = rng.integers(-BAND_SHIFT, BAND_SHIFT + 1, n)
     ramp = np.linspace(-0.5, 0.5, N_MELS, dtype=np.float32)
+    bands = np.clip(np.arange(N_MELS)[None] - shift[:, None], 0, N_MELS - 1)  # (n, 80)
+    offsets = (level[:, None] + tilt[:, None] * ramp[None]).astype(np.float32)
 
     def change(mels: np.ndarray, repeat: int) -> np.ndarray:
-        out = np.empty_like(mels)
-        for i, window in enumerate(mels):
-            k = i // repeat
-            bands = np.clip(np.arange(N_MELS) - shift[k], 0, N_MELS - 1)
-            out[i] = window[bands] + (level[k] + tilt[k] * ramp)[:, None]
-        return np.clip(out, MEL_FLOOR, MEL_CEIL, out=out)
+        sample = np.arange(len(mels)) // repeat
+        moved = np.take_along_axis(mels, bands[sample][:, :, None], axis=1)
+        return np.clip(moved + offsets[sample][:, :, None], MEL_FLOOR, MEL_CEIL)
 
     return replace(batch, mels=change(batch.mels, per_frame),
                    sync_mels=change(batch.sync_mels, 1), off_mels=change(batch.off_mels, 1))
