@@ -11,6 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -77,10 +78,12 @@ def _rendered_person_consent(project: Project, effect, spec, on: date | None) ->
 
 class Disclosure:
     """The marks of one render. ``render_id`` is kept in the render's work folder, so a
-    resumed render carries the same watermark payload in every chunk."""
+    resumed render carries the same watermark payload in every chunk. ``fps`` times the
+    watermark's rhythm from timeline frame ``start``; None marks every frame as a still (an
+    image sequence, whose files are checked one by one)."""
 
-    def __init__(self, work_dir: Path, size: tuple[int, int],
-                 label: LabelSettings | None) -> None:
+    def __init__(self, work_dir: Path, size: tuple[int, int], label: LabelSettings | None,
+                 fps: Fraction | None, start: int = 0) -> None:
         state = work_dir / "render.json"
         if state.exists():
             self.render_id = json.loads(state.read_text())["render_id"]
@@ -89,14 +92,17 @@ class Disclosure:
             state.write_text(json.dumps({"render_id": self.render_id}))
         self.payload = payload_from_render_id(self.render_id)
         self._watermark = WatermarkEmbedder(self.payload, *size)
+        self._fps = fps
+        self._start = start
         self._label = VisibleLabel(*size, text=label.text, corner=label.corner,
                                    opacity=label.opacity) if label is not None else None
 
-    def mark(self, frame: np.ndarray) -> np.ndarray:
-        """The frame with the visible label (if any) and the invisible watermark."""
+    def mark(self, item: FrameItem) -> np.ndarray:
+        """The item's picture with the visible label (if any) and the invisible watermark."""
+        frame = item.image
         if self._label is not None:
             frame = self._label.apply(frame)
-        return self._watermark.embed(frame)
+        return self._watermark.embed(frame, self._time(item))
 
     def mark_i420(self, item: FrameItem) -> np.ndarray:
         """The item as marked 4:2:0 planes (even frame sizes only): its decoded planes when no
@@ -105,7 +111,11 @@ class Disclosure:
         if planes is None:
             frame = item.image if self._label is None else self._label.apply(item.image)
             planes = rgb_to_i420(frame)
-        return self._watermark.embed_i420(planes)
+        return self._watermark.embed_i420(planes, self._time(item))
+
+    def _time(self, item: FrameItem) -> float | None:
+        """Seconds from the render's first frame to the item's (None for stills)."""
+        return None if self._fps is None else float((item.index - self._start) / self._fps)
 
     def provenance(self, project: Project, media_paths: dict[str, Path],
                    model_paths: dict[str, Path], consent_ids: tuple[str, ...]

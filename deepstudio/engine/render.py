@@ -128,7 +128,8 @@ def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_di
     width, height = output_size(project)
     job_dir = work_dir / _render_key(inputs, settings, start, end)
     job_dir.mkdir(parents=True, exist_ok=True)
-    disclosure = Disclosure(job_dir, (width, height), settings.label)
+    disclosure = Disclosure(job_dir, (width, height), settings.label,
+                            None if settings.encode.codec == "png" else fps, start)
     context = EffectContext(project, inputs.project_folder, inputs.device)
     processors = build_processors(project, context)
     encode = settings.encode
@@ -233,7 +234,7 @@ def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor],
     processed: queue.Queue = queue.Queue(QUEUE_FRAMES)
     i420 = takes_i420(encode, *size)
     writer = VideoWriter(path, size[0], size[1], fps, encode, i420=i420)
-    mark = disclosure.mark_i420 if i420 else (lambda item: disclosure.mark(item.image))
+    mark = disclosure.mark_i420 if i420 else disclosure.mark
 
     def decode() -> None:
         for item in _frames(inputs, a, b, size, i420):

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
 from deepstudio.media.decode import VideoReader
 from deepstudio.media.probe import probe
 from deepstudio.provenance.credentials import read_credentials
 from deepstudio.provenance.report import VerifyReport
-from deepstudio.provenance.wm_detect import detect_in_clip
+from deepstudio.provenance.wm_detect import TimedFrame, detect_in_clip
+from deepstudio.provenance.wm_pattern import MODULATION_PERIOD_S
 
 
 def verify_file(path: str | Path) -> VerifyReport:
@@ -26,14 +25,20 @@ def verify_file(path: str | Path) -> VerifyReport:
     return VerifyReport(info.path, credentials, watermark)
 
 
-def _spread_frames(reader: VideoReader, count: int) -> Iterator[np.ndarray]:
-    """Up to ``count`` frames: the first ones of a short clip, evenly spread over a long one
-    (so a re-edited file whose start was cut is still checked across its length)."""
+def _spread_frames(reader: VideoReader, count: int) -> Iterator[TimedFrame]:
+    """Up to ``count`` frames with their times: the first ones of a short clip; of a long one,
+    runs of one watermark modulation period spread evenly over its length (so a re-edited file
+    whose start was cut is still checked across its length, and each run holds a whole period
+    of the mark's rhythm for the detector to demodulate)."""
     total = reader.frame_count
+    fps = float(reader.info.fps)
     if total <= count * 2:
-        for _, frame in reader.frames(0, min(total, count)):
-            yield frame
+        for index, frame in reader.frames(0, min(total, count)):
+            yield index / fps, frame
         return
-    step = total // count
-    for index in range(0, step * count, step):
-        yield reader.read(index)
+    run = max(1, min(count, round(MODULATION_PERIOD_S * fps)))
+    runs = count // run
+    step = total // runs
+    for start in range(0, step * runs, step):
+        for index, frame in reader.frames(start, start + run):
+            yield index / fps, frame

@@ -14,6 +14,9 @@ frame is lifted by at most 1.25x, so it stays marked at half strength instead of
 full energy. Measured with ``tests/provenance/bench_watermark.py`` against the previous mask
 (0.75-1.3, always normalised, strength 2.75): a flat frame changes by 1.45 instead of 2.77 grey
 levels RMS, and the testdata clips recover the payload after the same attacks or more of them.
+
+In a video the delta's sign follows :func:`.wm_pattern.modulation` of the frame's time, which
+lets the detector cancel the static picture of a locked-off shot.
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ import cv2
 import numpy as np
 
 from deepstudio.provenance.wm_detect import WatermarkResult, detect_watermark
-from deepstudio.provenance.wm_pattern import TILE, payload_tile
+from deepstudio.provenance.wm_pattern import TILE, modulation, payload_tile
 
 __all__ = ["DEFAULT_STRENGTH", "WatermarkEmbedder", "WatermarkResult", "detect_watermark"]
 
-DEFAULT_STRENGTH = 2.9
+DEFAULT_STRENGTH = 3.2
 _BLOCK = 8
 _MASK_FLOOR = 0.4
 _MASK_CEIL = 1.2
@@ -60,15 +63,16 @@ class WatermarkEmbedder:
         self._pattern = np.ascontiguousarray(np.tile(tile, reps)[:height, :width])
         self._blocks = (-(-width // _BLOCK), -(-height // _BLOCK))
 
-    def embed(self, frame_rgb: np.ndarray) -> np.ndarray:
-        """The watermarked copy of an RGB uint8 frame of the embedder's size."""
+    def embed(self, frame_rgb: np.ndarray, time_s: float | None) -> np.ndarray:
+        """The watermarked copy of an RGB uint8 frame of the embedder's size, shown
+        ``time_s`` seconds into its video (None for a still image)."""
         if frame_rgb.shape != (self.height, self.width, 3) or frame_rgb.dtype != np.uint8:
             raise ValueError(f"expected uint8 frame of shape {(self.height, self.width, 3)}, "
                              f"got {frame_rgb.dtype} {frame_rgb.shape}")
-        offset = self._offset(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY), 1.0)
+        offset = self._offset(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY), 1.0, time_s)
         return cv2.addWeighted(frame_rgb, 1.0, cv2.merge([offset, offset, offset]), 1.0, -128.0)
 
-    def embed_i420(self, planes: np.ndarray) -> np.ndarray:
+    def embed_i420(self, planes: np.ndarray, time_s: float | None) -> np.ndarray:
         """Marks limited-range 4:2:0 planes (Y, U, V stacked, as ffmpeg's yuv420p) in place
         and returns them. Only Y changes, by what :meth:`embed` adds to R, G and B times
         219/255, so the encoded file is the same as the RGB path would give."""
@@ -77,15 +81,17 @@ class WatermarkEmbedder:
                              f"{(self.height * 3 // 2, self.width)}, got {planes.dtype} "
                              f"{planes.shape}")
         luma = planes[:self.height]
-        luma[:] = cv2.addWeighted(luma, 1.0, self._offset(luma, _LIMITED_RANGE), 1.0, -128.0)
+        offset = self._offset(luma, _LIMITED_RANGE, time_s)
+        luma[:] = cv2.addWeighted(luma, 1.0, offset, 1.0, -128.0)
         return planes
 
-    def _offset(self, luma: np.ndarray, gain: float) -> np.ndarray:
+    def _offset(self, luma: np.ndarray, gain: float, time_s: float | None) -> np.ndarray:
         """The mark as uint8 ``delta * gain + 128`` for a luma plane whose levels are
         ``gain`` times full-range grey (then frame + offset - 128 with saturation: all SIMD
         uint8 paths)."""
         mask = self._mask(luma, gain)
-        return cv2.convertScaleAbs(cv2.multiply(self._pattern, mask), alpha=gain, beta=128.0)
+        return cv2.convertScaleAbs(cv2.multiply(self._pattern, mask),
+                                   alpha=gain * modulation(time_s), beta=128.0)
 
     def _mask(self, gray: np.ndarray, gain: float) -> np.ndarray:
         """Per-pixel strength factor from the mean absolute Laplacian of 8x8 blocks.

@@ -1,15 +1,20 @@
-"""Watermark detection over a clip: whiten, accumulate, find scale and tile phase, decode.
+"""Watermark detection over a clip: whiten, demodulate, find scale and tile phase, decode.
 
-1. Each frame's luma is whitened (high-pass, divided by the local residual energy) and the
-   residuals of all frames of the clip are summed: the mark is static, the content is not, so
-   the mark grows linearly with the frame count and the content only like its square root.
+1. Each frame's luma is whitened (high-pass, divided by the local residual energy). The mark's
+   sign follows a known slow wave in time (:func:`.wm_pattern.modulation`), so the residuals
+   are summed twice, weighted by the cosine and the sine of that wave at each frame's time
+   (quadrature: a trimmed clip starts at an unknown point of the wave), and the plain sum's
+   share is taken out of both. The picture of a locked-off shot is the same in every frame
+   and cancels; moving content only grows like the square root of the frame count, the mark
+   linearly. A still, or frames spanning less than most of a period, are summed plainly.
 2. Scale: candidates are common resize ratios plus the tile period found in the autocorrelation
    of the summed residual; the best ones are refined on a fine grid.
-3. For a scale, the residual is resampled to the nominal scale, folded modulo the tile and
-   circularly cross-correlated with the sync chips; the peak gives the tile phase (so crops do
-   not matter) and its robust z-score says whether a mark is there at all.
+3. For a scale, each sum is resampled to the nominal scale, folded modulo the tile and
+   circularly cross-correlated with the sync chips; the peak of the correlations' combined
+   magnitude gives the tile phase (so crops do not matter), the mix of the two sums that holds
+   the mark (its phase in time, and its sign), and a z-score that says whether a mark is there.
 4. The data chips at that phase give one soft value per code bit; Viterbi decoding gives the
-   payload + CRC bits, and the CRC-32 must pass for a payload to be reported.
+   payload + CRC bits, and the CRC-24 must pass for a payload to be reported.
 """
 
 from __future__ import annotations
@@ -23,12 +28,18 @@ import cv2
 import numpy as np
 
 from deepstudio.provenance.ecc import conv_encode, viterbi_decode
-from deepstudio.provenance.payload import CODE_BITS, decode_payload, encode_payload
+from deepstudio.provenance.payload import (
+    CODE_BITS,
+    decode_payload,
+    encode_payload,
+    payload_hex,
+)
 from deepstudio.provenance.wm_pattern import (
     CHIP,
     CODED_BITS,
     DATA_CHIPS,
     GRID,
+    MODULATION_PERIOD_S,
     TILE,
     band_pass,
     chip_layout,
@@ -51,6 +62,10 @@ _SEEDS = 3
 _ENERGY_FLOOR = 0.5
 _CHIP_CLIP = 2.5
 WHITEN_BOX = 7
+_DEMOD_SPAN = 0.75
+"""Frames spanning at least this many modulation periods are demodulated."""
+_CHI2_MEDIAN = {1: 0.4549, 2: 1.3863}
+"""Median of a chi-square variable with 1 and 2 degrees of freedom."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +90,7 @@ class WatermarkResult:
     def to_dict(self) -> dict[str, object]:
         return {
             "detected": self.detected,
-            "payload": None if self.payload is None else f"{self.payload:016x}",
+            "payload": None if self.payload is None else payload_hex(self.payload),
             "confidence": round(self.confidence, 4),
             "bit_accuracy_estimate": round(self.bit_accuracy_estimate, 4),
             "frames_used": self.frames_used,
@@ -89,38 +104,43 @@ class _Candidate:
     scale: float
     z: float
     fold: np.ndarray
+    """The folded residual, mixed from the sums so that it holds the mark with a + sign."""
     shift: tuple[int, int]
 
 
-def detect_watermark(frames: Iterable[np.ndarray],
+TimedFrame = tuple[float | None, np.ndarray]
+"""A frame and its time in seconds from the start of its video (None for a still image)."""
+
+
+def detect_watermark(frames: Iterable[TimedFrame],
                      max_frames: int = DEFAULT_MAX_FRAMES) -> WatermarkResult:
     """Look for a DeepStudio watermark in up to ``max_frames`` RGB (or grey) uint8 frames.
 
     Frames may be of any size; if the size changes within the iterable, the most common size
     is used.
     """
-    residual, used = _accumulate(itertools.islice(frames, max_frames))
-    if residual is None:
+    sums = _accumulate(itertools.islice(frames, max_frames))
+    if sums is None:
         return WatermarkResult(False, None, 0.0, 0.5, 0)
-    candidates = _search_scale(residual)
+    candidates = _search_scale(sums.components())
     if not candidates:
-        return WatermarkResult(False, None, 0.0, 0.5, used)
+        return WatermarkResult(False, None, 0.0, 0.5, sums.count)
     decoded = [(cand, *_decode(cand)) for cand in candidates if cand.z >= Z_DETECT]
     hit = next(((c, p, a) for c, p, a in decoded if p is not None), None)
     if hit is None:
         best = candidates[0]
         accuracy = decoded[0][2] if decoded else _decode(best)[1]
-        return WatermarkResult(False, None, 0.0, accuracy, used, best.scale, best.z)
+        return WatermarkResult(False, None, 0.0, accuracy, sums.count, best.scale, best.z)
     cand, payload, accuracy = hit
     confidence = min(1.0, (cand.z - Z_DETECT) / (Z_STRONG - Z_DETECT))
-    return WatermarkResult(True, payload, confidence, accuracy, used, cand.scale, cand.z)
+    return WatermarkResult(True, payload, confidence, accuracy, sums.count, cand.scale, cand.z)
 
 
-def detect_in_clip(frames: Callable[[int], Iterable[np.ndarray]],
+def detect_in_clip(frames: Callable[[int], Iterable[TimedFrame]],
                    available: int) -> WatermarkResult:
     """Look at ``frames(DEFAULT_MAX_FRAMES)`` and, when no payload decodes and the clip has
     more than that (``available``), take a second, longer look at ``frames(SECOND_LOOK_FRAMES)``.
-    ``frames(n)`` yields up to n frames of the clip."""
+    ``frames(n)`` yields up to n timed frames of the clip."""
     result = detect_watermark(frames(DEFAULT_MAX_FRAMES), DEFAULT_MAX_FRAMES)
     if result.payload is None and available > DEFAULT_MAX_FRAMES:
         longer = detect_watermark(frames(SECOND_LOOK_FRAMES), SECOND_LOOK_FRAMES)
@@ -144,45 +164,75 @@ def whiten(frame: np.ndarray) -> np.ndarray:
     return high / (cv2.sqrt(energy) + _ENERGY_FLOOR)
 
 
-def _accumulate(frames: Iterable[np.ndarray]) -> tuple[np.ndarray | None, int]:
-    sums: dict[tuple[int, int], np.ndarray] = {}
-    counts: dict[tuple[int, int], int] = {}
-    for frame in frames:
+class _Sums:
+    """The whitened residuals of one frame size: plain, and weighted by the cosine and the
+    sine of the modulation's phase at each frame's time."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.plain = np.zeros(shape, np.float32)
+        self.cos = np.zeros(shape, np.float32)
+        self.sin = np.zeros(shape, np.float32)
+        self.count = 0
+        self.cos_weight = 0.0
+        self.sin_weight = 0.0
+        self.times: list[float | None] = []
+
+    def add(self, time_s: float | None, residual: np.ndarray) -> None:
+        self.plain += residual
+        self.count += 1
+        self.times.append(time_s)
+        if time_s is not None:
+            phase = 2.0 * math.pi * time_s / MODULATION_PERIOD_S
+            c, s = math.cos(phase), math.sin(phase)
+            cv2.scaleAdd(residual, c, self.cos, dst=self.cos)
+            cv2.scaleAdd(residual, s, self.sin, dst=self.sin)
+            self.cos_weight += c
+            self.sin_weight += s
+
+    def components(self) -> list[np.ndarray]:
+        """The sums to search: the two demodulated ones with the plain sum's share taken out
+        (which cancels whatever is the same in every frame), or the plain sum when the frames
+        are stills or span too little of a period to demodulate."""
+        times = [t for t in self.times if t is not None]
+        if len(times) < self.count or max(times) - min(times) < _DEMOD_SPAN * MODULATION_PERIOD_S:
+            return [self.plain]
+        return [self.cos - (self.cos_weight / self.count) * self.plain,
+                self.sin - (self.sin_weight / self.count) * self.plain]
+
+
+def _accumulate(frames: Iterable[TimedFrame]) -> _Sums | None:
+    """The sums of the most common frame size (None when there were no frames)."""
+    sums: dict[tuple[int, int], _Sums] = {}
+    for time_s, frame in frames:
         key = frame.shape[:2]
-        r = whiten(frame)
-        if key in sums:
-            sums[key] += r
-        else:
-            sums[key] = r
-        counts[key] = counts.get(key, 0) + 1
-    if not counts:
-        return None, 0
-    key = max(counts, key=counts.__getitem__)
-    return sums[key], counts[key]
+        if key not in sums:
+            sums[key] = _Sums(key)
+        sums[key].add(time_s, whiten(frame))
+    return max(sums.values(), key=lambda s: s.count, default=None)
 
 
-def _search_scale(residual: np.ndarray) -> list[_Candidate]:
+def _search_scale(sums: list[np.ndarray]) -> list[_Candidate]:
     """Up to ``_SEEDS`` refined scale candidates, best sync z-score first."""
-    h, w = residual.shape
-    scales = {s for s in (*_COMMON_SCALES, *_autocorrelation_scales(residual))
+    h, w = sums[0].shape
+    scales = {s for s in (*_COMMON_SCALES, *_autocorrelation_scales(sums))
               if _MIN_SCALE <= s <= _MAX_SCALE and min(h, w) / s >= CHIP * 4}
-    coarse = sorted((_score(residual, s) for s in scales), key=lambda c: c.z, reverse=True)
-    refined = (_refine(residual, _refine(residual, seed, 0.005), 0.00125)
-               for seed in coarse[:_SEEDS])
+    coarse = sorted((_score(sums, s) for s in scales), key=lambda c: c.z, reverse=True)
+    refined = (_refine(sums, _refine(sums, seed, 0.005), 0.00125) for seed in coarse[:_SEEDS])
     return sorted(refined, key=lambda c: c.z, reverse=True)
 
 
-def _refine(residual: np.ndarray, seed: _Candidate, step: float, span: int = 4) -> _Candidate:
+def _refine(sums: list[np.ndarray], seed: _Candidate, step: float,
+            span: int = 4) -> _Candidate:
     """The best of ``seed`` and its neighbours at relative scale steps of ``step``."""
-    near = (_score(residual, seed.scale * (1 + k * step)) for k in range(-span, span + 1) if k)
+    near = (_score(sums, seed.scale * (1 + k * step)) for k in range(-span, span + 1) if k)
     return max((seed, *near), key=lambda c: c.z)
 
 
-def _autocorrelation_scales(residual: np.ndarray) -> list[float]:
-    """Scale guesses from the strongest repeat distance of the residual along x and y."""
-    h, w = residual.shape
-    spec = np.fft.rfft2(residual - residual.mean())
-    auto = np.fft.irfft2(np.abs(spec) ** 2, s=(h, w))
+def _autocorrelation_scales(sums: list[np.ndarray]) -> list[float]:
+    """Scale guesses from the strongest repeat distance of the sums along x and y."""
+    h, w = sums[0].shape
+    power = sum(np.abs(np.fft.rfft2(r - r.mean())) ** 2 for r in sums)
+    auto = np.fft.irfft2(power, s=(h, w))
     auto /= auto[0, 0] + 1e-9
     limit = int(0.7 * max(h, w))
     score = np.zeros(limit + 8, dtype=np.float64)
@@ -209,25 +259,34 @@ def _fold(residual: np.ndarray, scale: float) -> np.ndarray:
     ny, nx = -(-out_h // TILE), -(-out_w // TILE)
     padded = np.zeros((ny * TILE, nx * TILE), dtype=np.float32)
     padded[:out_h, :out_w] = nominal
-    fold = padded.reshape(ny, TILE, nx, TILE).sum(axis=(0, 2))
-    return _whiten_spectrum(fold)
+    return padded.reshape(ny, TILE, nx, TILE).sum(axis=(0, 2))
 
 
-def _whiten_spectrum(fold: np.ndarray) -> np.ndarray:
-    """Divide the fold's spectrum by its locally averaged magnitude (flattens host content)."""
-    spec = np.fft.rfft2(fold)
-    mag = cv2.blur(np.abs(spec).astype(np.float32), (WHITEN_BOX, WHITEN_BOX))
-    return np.fft.irfft2(spec / (mag + 1e-6), s=fold.shape).astype(np.float32)
+def _whitened_spectra(folds: list[np.ndarray]) -> list[np.ndarray]:
+    """Each fold's spectrum divided by its locally averaged magnitude: flattens the host
+    content, and leaves every fold with noise of the same level, so that their correlations
+    can be added as :func:`_score` does."""
+    spectra = [np.fft.rfft2(f) for f in folds]
+    return [s / (cv2.blur(np.abs(s).astype(np.float32), (WHITEN_BOX, WHITEN_BOX)) + 1e-6)
+            for s in spectra]
 
 
-def _score(residual: np.ndarray, scale: float) -> _Candidate:
-    fold = _fold(residual, scale)
-    corr = np.fft.irfft2(np.fft.rfft2(fold) * sync_tile_spectrum(), s=(TILE, TILE))
-    peak = np.unravel_index(int(np.argmax(corr)), corr.shape)
-    median = float(np.median(corr))
-    spread = 1.4826 * float(np.median(np.abs(corr - median))) + 1e-12
-    z = (float(corr[peak]) - median) / spread
-    return _Candidate(scale, z, fold, (int(peak[0]), int(peak[1])))
+def _score(sums: list[np.ndarray], scale: float) -> _Candidate:
+    """The sync correlation at ``scale``. With two sums the mark is split between them in an
+    unknown proportion; the sum of their squared correlations finds it whatever the split,
+    and the correlations at the peak give the mix that holds it with a + sign. The z-score is
+    the peak's magnitude over the noise level read off the median (the squared magnitude of
+    noise follows a chi-square law with one degree of freedom per sum)."""
+    specs = _whitened_spectra([_fold(r, scale) for r in sums])
+    corrs = [np.fft.irfft2(s * sync_tile_spectrum(), s=(TILE, TILE)) for s in specs]
+    power = sum(c * c for c in corrs)
+    peak = np.unravel_index(int(np.argmax(power)), power.shape)
+    noise = math.sqrt(float(np.median(power)) / _CHI2_MEDIAN[len(sums)]) + 1e-12
+    weights = np.array([c[peak] for c in corrs]) / (math.sqrt(float(power[peak])) + 1e-12)
+    mixed = sum(float(wt) * s for wt, s in zip(weights, specs))
+    fold = np.fft.irfft2(mixed, s=(TILE, TILE)).astype(np.float32)
+    return _Candidate(scale, math.sqrt(float(power[peak])) / noise, fold,
+                      (int(peak[0]), int(peak[1])))
 
 
 def _decode(cand: _Candidate) -> tuple[int | None, float]:

@@ -7,17 +7,23 @@ Design (all sizes at the nominal, unscaled resolution):
   cross-correlation of the frame folded modulo the tile.
 * The tile is a grid of ``GRID x GRID`` chips of ``CHIP`` pixels. A fixed pseudo-random quarter
   of the chips carry a known sign pattern (the *sync*, used to find the phase and the scale);
-  the rest carry the 96 payload + CRC bits after a rate-1/3 convolutional code (306 code
-  bits), each code bit spread over two or three chips with pseudo-random signs.
+  the rest carry the 72 payload + CRC bits after a rate-1/3 convolutional code (234 code
+  bits), each code bit spread over three or four chips with pseudo-random signs.
 * The chip image is band-pass filtered (periodic Gaussians, :func:`chip_filter`): the mark
   lives in the mid frequencies that survive H.264 at CRF 28 and a 50 % downscale, with no hard
   edges, and leaves out the coarse frequencies where the host picture would drown it. The
   detector correlates with the same filter (a matched filter), which measured ~+1.5 dB of
   code-bit SNR over plain chip sums after crop + downscale + CRF 28.
+* In a video the mark's sign follows a slow square-ish wave in time (:func:`modulation`,
+  period ``MODULATION_PERIOD_S``). The picture of a locked-off shot is the same in every frame,
+  so a static mark could not be told apart from it: the detector demodulates, and everything
+  that does not change at that rhythm (the set, the background) cancels. A still carries the
+  mark at full strength.
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -34,6 +40,18 @@ CODED_BITS = coded_length(CODE_BITS)
 SMOOTH_SIGMA = 1.2
 LOW_CUT_SIGMA = 4.0
 _KEY = 0x0DEE_5D10_5A7E_2026
+MODULATION_PERIOD_S = 2.0
+_MODULATION_SHARPNESS = 2.5
+"""The wave is a cosine times this, clipped to +-1: flat at full strength 74 % of the time, and
+each change of sign a ramp of a quarter second (no visible pop, and H.264 codes it)."""
+
+
+def modulation(time_s: float | None) -> float:
+    """The mark's sign and weight at ``time_s`` seconds into a video (1 for a still: None)."""
+    if time_s is None:
+        return 1.0
+    wave = _MODULATION_SHARPNESS * math.cos(2.0 * math.pi * time_s / MODULATION_PERIOD_S)
+    return max(-1.0, min(1.0, wave))
 
 
 @lru_cache(maxsize=1)

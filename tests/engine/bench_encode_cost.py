@@ -51,15 +51,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         analysis = analyse_media(clip, Path(work) / "cache")
         embedder = WatermarkEmbedder(0x1234_5678_9ABC_DEF0, info.width, info.height)
+        fps = float(info.fps)
 
         def debug(index: int, frame):
             return draw_faces(frame.copy(), faces_on_frame(analysis, index), Overlays())
 
         variants = {
             "plain": lambda: frames,
-            "watermark": lambda: (embedder.embed(f) for f in frames),
+            "watermark": lambda: (embedder.embed(f, i / fps) for i, f in enumerate(frames)),
             "debug overlay": lambda: (debug(i, f) for i, f in enumerate(frames)),
-            "both": lambda: (embedder.embed(debug(i, f)) for i, f in enumerate(frames)),
+            "both": lambda: (embedder.embed(debug(i, f), i / fps) for i, f in enumerate(frames)),
         }
         print(f"{clip.name}: {len(frames)} frames {info.width}x{info.height}, "
               "x264 medium CRF 18")

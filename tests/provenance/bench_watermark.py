@@ -3,7 +3,7 @@
 Run from the repository root: /work/venv/bin/python tests/provenance/bench_watermark.py [N]
 (N frames marked per clip, default 300; detection reads them as ``deepstudio verify`` does:
 150 frames, then 300 when nothing decoded). Bit accuracy is over the
-64 payload bits (0.5 when nothing decoded); "FP" is whether a mark was reported in the
+48 payload bits (0.5 when nothing decoded); "FP" is whether a mark was reported in the
 unmarked source frames, with the best sync z-score found there.
 """
 

@@ -40,6 +40,14 @@ def read_frames(path: Path, max_frames: int) -> Iterator[np.ndarray]:
         cap.release()
 
 
+def read_timed_frames(path: Path, max_frames: int) -> Iterator[tuple[float, np.ndarray]]:
+    """Up to ``max_frames`` frames of a video with their times in seconds (from its frame rate),
+    as the watermark detector takes them."""
+    fps = video_fps(path)
+    for index, frame in enumerate(read_frames(path, max_frames)):
+        yield index / fps, frame
+
+
 def video_fps(path: Path) -> float:
     cap = cv2.VideoCapture(str(path))
     try:

@@ -1,6 +1,6 @@
 """Watermark: invisibility, robustness to ordinary handling, no false positives.
 
-The issue-6 floor: the 64-bit payload is recovered with >= 95 % bit accuracy after H.264 CRF 28,
+The issue-6 floor: the 48-bit payload is recovered with >= 95 % bit accuracy after H.264 CRF 28,
 a 50 % downscale, a 10 % crop and all three together, and untouched clips never report a mark.
 The default run checks it on 2 s of two real clips; the ``slow`` test checks every testdata
 clip on 150 frames (what ``deepstudio verify`` reads) and prints the bench table.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ffmpeg_util import ATTACKS, read_frames, synthetic_video
+from ffmpeg_util import ATTACKS, read_frames, read_timed_frames, synthetic_video
 from wm_harness import ClipResult, psnr, run_clip
 
 from deepstudio.provenance.payload import payload_from_render_id
@@ -20,7 +20,10 @@ from deepstudio.provenance.watermark import WatermarkEmbedder, detect_watermark
 from deepstudio.provenance.wm_detect import SECOND_LOOK_FRAMES
 
 PAYLOAD = payload_from_render_id("render-5e1f00d2c0de")
-MIN_PSNR_DB = 38.5
+MIN_PSNR_DB = 37.5
+"""For a frame marked at full strength (a still, and 74 % of a video's frames)."""
+MIN_CLIP_PSNR_DB = 39.0
+"""Over a clip: the mark's sign changes over a quarter second every second, when it is weak."""
 MIN_BIT_ACCURACY = 0.95
 QUICK_CLIPS = {"talk_a.mp4": 60, "talk_c.mp4": 50}
 """Real clips of the default run and their frame counts (2 s each)."""
@@ -38,7 +41,7 @@ def _row(name: str, r: ClipResult) -> str:
 def test_embed_keeps_shape_and_is_invisible(testdata: Path) -> None:
     frame = next(read_frames(testdata / "talk_c.mp4", 1))
     h, w = frame.shape[:2]
-    marked = WatermarkEmbedder(PAYLOAD, w, h).embed(frame)
+    marked = WatermarkEmbedder(PAYLOAD, w, h).embed(frame, None)
     assert marked.shape == frame.shape and marked.dtype == np.uint8
     assert MIN_PSNR_DB <= psnr(marked, frame) < 60.0  # invisible, yet really there
     # same luma delta on R, G and B: chroma unchanged wherever nothing clipped
@@ -46,7 +49,7 @@ def test_embed_keeps_shape_and_is_invisible(testdata: Path) -> None:
     inside = np.all((frame > 8) & (frame < 247), axis=2)
     assert np.all(delta[inside, 0] == delta[inside, 1])
     with pytest.raises(ValueError):
-        WatermarkEmbedder(PAYLOAD, w + 2, h).embed(frame)
+        WatermarkEmbedder(PAYLOAD, w + 2, h).embed(frame, None)
 
 
 def test_marking_planes_changes_luma_as_marking_rgb_does(testdata: Path) -> None:
@@ -58,15 +61,15 @@ def test_marking_planes_changes_luma_as_marking_rgb_does(testdata: Path) -> None
     h, w = frame.shape[:2]
     embedder = WatermarkEmbedder(PAYLOAD, w, h)
     planes = rgb_to_i420(frame)
-    via_rgb = rgb_to_i420(embedder.embed(frame)).astype(int)
-    marked = embedder.embed_i420(planes.copy()).astype(int)
+    via_rgb = rgb_to_i420(embedder.embed(frame, 0.3)).astype(int)
+    marked = embedder.embed_i420(planes.copy(), 0.3).astype(int)
     assert np.array_equal(marked[h:], planes[h:])  # chroma untouched
     luma_change = marked[:h] - planes[:h]
     assert np.sqrt(np.mean(luma_change ** 2)) > 1.5
     rounding = np.abs(marked[:h] - via_rgb[:h])  # both paths round; RGB rounds twice
     assert rounding.max() <= 3 and rounding.mean() < 0.5
     with pytest.raises(ValueError):
-        embedder.embed_i420(planes[:-2])
+        embedder.embed_i420(planes[:-2], 0.3)
 
 
 def test_flat_pictures_get_a_weak_mark(testdata: Path) -> None:
@@ -79,7 +82,7 @@ def test_flat_pictures_get_a_weak_mark(testdata: Path) -> None:
     green[...] = (40, 177, 64)
 
     def rms_change(image: np.ndarray) -> float:
-        return float(np.sqrt(np.mean((embedder.embed(image).astype(float) - image) ** 2)))
+        return float(np.sqrt(np.mean((embedder.embed(image, None).astype(float) - image) ** 2)))
 
     assert rms_change(green) < 0.6 * rms_change(frame)
     assert rms_change(green) > 0.5  # weaker, never absent
@@ -89,7 +92,7 @@ def test_robust_on_generated_clip(tmp_path: Path) -> None:
     src = tmp_path / "gen.mp4"
     synthetic_video(src, 640, 360, seconds=2.0)
     result = run_clip(src, tmp_path, PAYLOAD, max_frames=50, attacks=("crf28",))
-    assert result.psnr_db >= MIN_PSNR_DB
+    assert result.psnr_db >= MIN_CLIP_PSNR_DB
     assert all(acc >= MIN_BIT_ACCURACY for acc in result.bit_accuracy.values()), result.bit_accuracy
 
 
@@ -97,7 +100,7 @@ def test_robust_on_generated_clip(tmp_path: Path) -> None:
 def test_robust_on_real_clips(clip: str, testdata: Path, tmp_path: Path) -> None:
     result = run_clip(testdata / clip, tmp_path, PAYLOAD, max_frames=QUICK_CLIPS[clip])
     print(_row(clip, result))
-    assert result.psnr_db >= MIN_PSNR_DB
+    assert result.psnr_db >= MIN_CLIP_PSNR_DB
     assert all(acc >= MIN_BIT_ACCURACY for acc in result.bit_accuracy.values()), _row(clip, result)
     assert all(result.detected.values())
     assert not result.untouched_detected
@@ -107,7 +110,7 @@ def test_no_false_positives_on_untouched_clips(testdata: Path) -> None:
     clips = sorted(testdata.glob("*.mp4"))
     assert len(clips) >= 10
     for clip in clips:
-        result = detect_watermark(read_frames(clip, 40), max_frames=40)
+        result = detect_watermark(read_timed_frames(clip, 60), max_frames=60)
         assert not result.detected and result.payload is None, clip.name
         assert result.frames_used > 0
 
@@ -121,7 +124,7 @@ def test_issue6_floor_on_every_clip(testdata: Path, tmp_path: Path) -> None:
         print(_row(clip.name, r), flush=True)
         w, h = (int(v) for v in r.size.split("x"))
         required = ("none",) if min(w, h) < SMALL_SIDE else ("none", *ATTACKS)
-        if (r.psnr_db < MIN_PSNR_DB or r.untouched_detected
+        if (r.psnr_db < MIN_CLIP_PSNR_DB or r.untouched_detected
                 or any(r.bit_accuracy[a] < MIN_BIT_ACCURACY for a in required)):
             failures.append(_row(clip.name, r))
     assert not failures, "\n".join(failures)
@@ -144,7 +147,40 @@ def test_dark_scenes_get_a_weaker_mark() -> None:
     def ratio(change: np.ndarray) -> float:
         return float(np.sqrt(np.mean(change[dark] ** 2) / np.mean(change[lit] ** 2)))
 
-    assert 0.5 < ratio(embedder.embed(frame).astype(float)[..., 1] - frame[..., 1]) < 0.7
+    assert 0.5 < ratio(embedder.embed(frame, None).astype(float)[..., 1] - frame[..., 1]) < 0.7
     planes = rgb_to_i420(frame)
-    marked = embedder.embed_i420(planes.copy())
+    marked = embedder.embed_i420(planes.copy(), None)
     assert 0.5 < ratio(marked[:h].astype(float) - planes[:h]) < 0.7
+
+
+def test_mark_changes_sign_slowly_over_time() -> None:
+    """Video frames carry the mark with the sign of a 2-s wave (a still at full strength); the
+    sign changes over a quarter of a second, never from one frame to the next."""
+    from deepstudio.provenance.wm_pattern import MODULATION_PERIOD_S, modulation
+
+    assert modulation(None) == 1.0
+    times = np.arange(0, 2 * MODULATION_PERIOD_S, 1 / 25)
+    wave = np.array([modulation(t) for t in times])
+    assert wave[0] == 1.0 and wave[25] == -1.0
+    assert 0.65 < np.mean(np.abs(wave) == 1.0) < 0.8
+    assert np.max(np.abs(np.diff(wave))) < 0.5
+
+
+def test_locked_off_shot_is_read_after_crf28_from_a_trimmed_start(tmp_path: Path,
+                                                                  testdata: Path) -> None:
+    """A picture that never changes (a locked-off shot; here one 256x256 frame held for 8 s)
+    is the same interference in every frame, so a static mark could not be told from it
+    (measured: 0.80 raw code-bit accuracy after CRF 28, no decode). The mark's rhythm lets the
+    detector cancel the picture, also when the file starts at an unknown point of the rhythm."""
+    from ffmpeg_util import encode_frames, transform
+
+    frame = next(read_frames(testdata / "talk_long_a.mp4", 1))
+    h, w = frame.shape[:2]
+    embedder = WatermarkEmbedder(PAYLOAD, w, h)
+    marked = [embedder.embed(frame, i / 25) for i in range(200)]
+    encode_frames(marked[13:], tmp_path / "marked.mp4", 25.0)  # cut 0.52 s off the start
+    transform(tmp_path / "marked.mp4", tmp_path / "crf28.mp4", "crf28")
+    result = detect_watermark(read_timed_frames(tmp_path / "crf28.mp4", 150), 150)
+    assert result.payload == PAYLOAD, result
+    held = detect_watermark(((i / 25, frame) for i in range(150)), 150)
+    assert not held.detected and held.payload is None
