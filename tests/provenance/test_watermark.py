@@ -27,9 +27,6 @@ MIN_CLIP_PSNR_DB = 39.0
 MIN_BIT_ACCURACY = 0.95
 QUICK_CLIPS = {"talk_a.mp4": 60, "talk_c.mp4": 50}
 """Real clips of the default run and their frame counts (2 s each)."""
-SMALL_SIDE = 300
-"""Clips whose short side is below this (256x256, 672x224) are too small to carry the payload
-through every attack: the slow test reports them and only requires the unattacked read."""
 
 
 def _row(name: str, r: ClipResult) -> str:
@@ -122,10 +119,8 @@ def test_issue6_floor_on_every_clip(testdata: Path, tmp_path: Path) -> None:
     for clip in sorted(testdata.glob("*.mp4")):
         r = run_clip(clip, tmp_path, PAYLOAD, max_frames=SECOND_LOOK_FRAMES)
         print(_row(clip.name, r), flush=True)
-        w, h = (int(v) for v in r.size.split("x"))
-        required = ("none",) if min(w, h) < SMALL_SIDE else ("none", *ATTACKS)
         if (r.psnr_db < MIN_CLIP_PSNR_DB or r.untouched_detected
-                or any(r.bit_accuracy[a] < MIN_BIT_ACCURACY for a in required)):
+                or any(acc < MIN_BIT_ACCURACY for acc in r.bit_accuracy.values())):
             failures.append(_row(clip.name, r))
     assert not failures, "\n".join(failures)
 
@@ -184,3 +179,19 @@ def test_locked_off_shot_is_read_after_crf28_from_a_trimmed_start(tmp_path: Path
     assert result.payload == PAYLOAD, result
     held = detect_watermark(((i / 25, frame) for i in range(150)), 150)
     assert not held.detected and held.payload is None
+
+
+def test_large_frames_get_a_weaker_mark() -> None:
+    """The detector folds every tile of a frame onto one, so large frames keep their margin
+    with a weaker mark: full strength up to a 256-px short side, then down with its cube root."""
+    from deepstudio.provenance.watermark import DEFAULT_STRENGTH, strength_for
+
+    assert strength_for(256, 256) == strength_for(672, 224) == DEFAULT_STRENGTH
+    sizes = [(640, 360), (512, 512), (1280, 720), (1920, 1080), (3840, 2160)]
+    strengths = [strength_for(w, h) for w, h in sizes]
+    assert strengths == sorted(strengths, reverse=True)
+    assert strength_for(1920, 1080) == pytest.approx(DEFAULT_STRENGTH * 0.62, abs=0.01)
+    assert strength_for(3840, 2160) == pytest.approx(DEFAULT_STRENGTH * 0.6)
+    frame = np.random.default_rng(3).integers(60, 200, (1080, 1920, 3), dtype=np.uint8)
+    change = WatermarkEmbedder(PAYLOAD, 1920, 1080).embed(frame, None).astype(float) - frame
+    assert np.sqrt(np.mean(change ** 2)) == pytest.approx(strength_for(1920, 1080), rel=0.1)
