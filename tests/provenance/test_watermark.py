@@ -195,3 +195,22 @@ def test_large_frames_get_a_weaker_mark() -> None:
     frame = np.random.default_rng(3).integers(60, 200, (1080, 1920, 3), dtype=np.uint8)
     change = WatermarkEmbedder(PAYLOAD, 1920, 1080).embed(frame, None).astype(float) - frame
     assert np.sqrt(np.mean(change ** 2)) == pytest.approx(strength_for(1920, 1080), rel=0.1)
+
+
+def test_verify_reads_runs_of_a_long_file_with_its_start_cut(tmp_path: Path,
+                                                             testdata: Path) -> None:
+    """``deepstudio verify`` on a file longer than it reads (it takes runs of one modulation
+    period spread over the length): the times it hands the detector are the file's own, and
+    the detector finds the rhythm's phase whatever was cut from the start."""
+    from ffmpeg_util import encode_frames
+
+    from deepstudio.engine.verify import verify_file
+
+    frames = list(read_frames(testdata / "talk_long_a.mp4", 420))
+    h, w = frames[0].shape[:2]
+    embedder = WatermarkEmbedder(PAYLOAD, w, h)
+    marked = [embedder.embed(f, i / 25) for i, f in enumerate(frames)]
+    encode_frames(marked[37:], tmp_path / "long.mp4", 25.0, crf=23)
+    report = verify_file(tmp_path / "long.mp4")
+    assert report.watermark is not None and report.watermark.payload == PAYLOAD
+    assert report.watermark.frames_used == 150
