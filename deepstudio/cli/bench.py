@@ -144,7 +144,7 @@ def watermark_seconds(clip: Path, frames: int) -> float:
         width, height = reader.info.width, reader.info.height
         planar = takes_i420(EncodeSettings(), width, height)
         images = [rgb_to_i420(f) if planar else f for _, f in reader.frames(0, frames)]
-    embedder = WatermarkEmbedder(0x1234_5678_9ABC_DEF0, width, height)
+    embedder = WatermarkEmbedder(0x1234_5678_9ABC, width, height)
     mark = embedder.embed_i420 if planar else embedder.embed
     mark(images[0], 0.0)
     t = time.perf_counter()

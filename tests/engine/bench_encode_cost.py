@@ -50,7 +50,7 @@ def main() -> None:
         frames = [frame for _, frame in reader.frames(0, count)]
     with tempfile.TemporaryDirectory() as work:
         analysis = analyse_media(clip, Path(work) / "cache")
-        embedder = WatermarkEmbedder(0x1234_5678_9ABC_DEF0, info.width, info.height)
+        embedder = WatermarkEmbedder(0x1234_5678_9ABC, info.width, info.height)
         fps = float(info.fps)
 
         def debug(index: int, frame):
