@@ -59,7 +59,7 @@ def strength_for(width: int, height: int) -> float:
     sqrt(n) in signal-to-noise: after crop + 50 % downscale + CRF 28 at one strength the sync
     scored 9 on 256x256 and 26-30 on 700-720 px square clips. Only part of that gain is spent
     on a weaker mark, because how much raw accuracy a sync score buys varies between clips:
-    at the square-root law talk_b (524x524) fell to 0.80-0.85, at this one it reads 0.85-0.89.
+    at the square-root law talk_b (524x524) fell to 0.80-0.85, at this one it reads 0.84-0.89.
     Small frames need the full strength; on large ones the weaker mark stays out of sight on
     smooth skin and plain walls, where at full strength an 8-px texture could be made out at 1:1.
     """
@@ -75,10 +75,10 @@ class WatermarkEmbedder:
 
     def __init__(self, payload: int, width: int, height: int,
                  strength: float | None = None) -> None:
-        if strength is None:
-            strength = strength_for(width, height)
         if width <= 0 or height <= 0:
             raise ValueError("frame size must be positive")
+        if strength is None:
+            strength = strength_for(width, height)
         if strength <= 0:
             raise ValueError("strength must be positive")
         self.payload = payload
