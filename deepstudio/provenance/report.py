@@ -89,8 +89,9 @@ class VerifyReport:
         elif wm.detected and wm.payload is not None:
             match = {True: ", matches the credentials", False: ", DOES NOT match the credentials",
                      None: ""}[self.payload_matches]
+            flipped = ", picture mirrored" if wm.mirrored else ""
             lines.append(f"  watermark:    found, payload {payload_hex(wm.payload)}{match} "
-                         f"(confidence {wm.confidence:.2f}, {wm.frames_used} frames)")
+                         f"(confidence {wm.confidence:.2f}, {wm.frames_used} frames{flipped})")
         else:
             lines.append(f"  watermark:    not found ({wm.frames_used} frames checked)")
         return "\n".join(lines)

@@ -215,3 +215,19 @@ def test_verify_reads_runs_of_a_long_file_with_its_start_cut(tmp_path: Path,
     report = verify_file(tmp_path / "long.mp4")
     assert report.watermark is not None and report.watermark.payload == PAYLOAD
     assert report.watermark.frames_used == 150
+
+
+def test_mirrored_copy_is_read(tmp_path: Path, testdata: Path) -> None:
+    """Flipping a video left to right is a common edit when re-uploading: the detector also
+    reads the picture mirrored and says so."""
+    from ffmpeg_util import encode_frames
+
+    frames = list(read_frames(testdata / "talk_b.mp4", 60))
+    h, w = frames[0].shape[:2]
+    embedder = WatermarkEmbedder(PAYLOAD, w, h)
+    flipped = [embedder.embed(f, i / 25)[:, ::-1] for i, f in enumerate(frames)]
+    encode_frames(flipped, tmp_path / "mirrored.mp4", 25.0, crf=23)
+    result = detect_watermark(read_timed_frames(tmp_path / "mirrored.mp4", 60), 60)
+    assert result.payload == PAYLOAD and result.mirrored, result
+    upright = detect_watermark(((i / 25, f[:, ::-1]) for i, f in enumerate(flipped)), 60)
+    assert upright.payload == PAYLOAD and not upright.mirrored
