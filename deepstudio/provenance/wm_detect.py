@@ -59,6 +59,12 @@ noise score is 5.5-7.4 (bench_watermark: 672x224 multi_a read mirrored), marked 
 three attacks score 8.3 and up."""
 Z_STRONG = 15.0
 _COMMON_SCALES = (1.0, 0.5, 0.75, 2 / 3, 1 / 3, 0.25, 1.5, 2.0)
+_GRID_RATIO = 1.03
+"""Spacing of the coarse scale grid: any scale is within 1.5 % of a grid point."""
+_GRID_EXTENT = 2 * TILE
+"""Nominal size of the centre crop the coarse grid is scored on. 1.5 % off scale shifts the
+pattern by under 4 px (half a chip) at 256 px from the centre, so the sync still lines up;
+across a whole large frame the shift would grow far past a chip."""
 _MIN_SCALE, _MAX_SCALE = 0.2, 3.0
 _MAX_SOURCE_SIDE = 4096
 """Scales that would make the marked original's long side larger than this (beyond 4K) are not
@@ -237,44 +243,37 @@ def _accumulate(frames: Iterable[TimedFrame]) -> _Sums | None:
 
 
 def _search_scale(sums: list[np.ndarray]) -> list[_Candidate]:
-    """Up to ``_SEEDS`` refined scale candidates, best sync z-score first."""
+    """Up to ``_SEEDS`` refined scale candidates, best sync z-score first.
+
+    Every scale on a geometric grid (and the common resize ratios) is first scored on a
+    centre crop, where being up to half a grid step off still lines the sync up; the best are
+    then refined on the whole picture."""
     h, w = sums[0].shape
     smallest = max(_MIN_SCALE, max(h, w) / _MAX_SOURCE_SIDE)
-    scales = {s for s in (*_COMMON_SCALES, *_autocorrelation_scales(sums))
-              if smallest <= s <= _MAX_SCALE and min(h, w) / s >= CHIP * 4}
-    coarse = sorted((_score(sums, s) for s in scales), key=lambda c: c.z, reverse=True)
+    steps = math.floor(math.log(_MAX_SCALE / smallest) / math.log(_GRID_RATIO))
+    grid = {smallest * _GRID_RATIO ** k for k in range(steps + 1)}
+    grid.update(s for s in _COMMON_SCALES if smallest <= s <= _MAX_SCALE)
+    grid = {s for s in grid if min(h, w) / s >= CHIP * 4}
+    coarse = sorted((_score(_centre_crop(sums, s), s) for s in grid), key=lambda c: c.z,
+                    reverse=True)
     # Steps of 0.5 % over +-2 %, then of 0.125 % over the +-0.25 % the first round leaves.
-    refined = (_refine(sums, _refine(sums, seed, 0.005, 4), 0.00125, 2)
+    refined = (_refine(sums, _refine(sums, _score(sums, seed.scale), 0.005, 4), 0.00125, 2)
                for seed in coarse[:_SEEDS])
     return sorted(refined, key=lambda c: c.z, reverse=True)
+
+
+def _centre_crop(sums: list[np.ndarray], scale: float) -> list[np.ndarray]:
+    """The middle ``_GRID_EXTENT`` nominal pixels (or less) of each sum at ``scale``."""
+    h, w = sums[0].shape
+    side = math.ceil(_GRID_EXTENT * scale)
+    y, x = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    return [r[y:y + side, x:x + side] for r in sums]
 
 
 def _refine(sums: list[np.ndarray], seed: _Candidate, step: float, span: int) -> _Candidate:
     """The best of ``seed`` and its neighbours at relative scale steps of ``step``."""
     near = (_score(sums, seed.scale * (1 + k * step)) for k in range(-span, span + 1) if k)
     return max((seed, *near), key=lambda c: c.z)
-
-
-def _autocorrelation_scales(sums: list[np.ndarray]) -> list[float]:
-    """Scale guesses from the strongest repeat distance of the sums along x and y."""
-    h, w = sums[0].shape
-    power = sum(np.abs(np.fft.rfft2(r - r.mean())) ** 2 for r in sums)
-    auto = np.fft.irfft2(power, s=(h, w))
-    auto /= auto[0, 0] + 1e-9
-    limit = int(0.7 * max(h, w))
-    score = np.zeros(limit + 8, dtype=np.float64)
-    for line, n in ((auto[0, :], w), (auto[:, 0], h)):
-        top = min(int(0.7 * n), limit)
-        for lag in range(2 * CHIP, top):
-            ring = np.r_[line[max(0, lag - 8):lag - 3], line[lag + 4:lag + 9]]
-            score[lag] += line[lag] - ring.mean()
-    lag = int(np.argmax(score))
-    if lag < 2 * CHIP or score[lag] <= 0:
-        return []
-    a, b, c = score[lag - 1], score[lag], score[lag + 1]
-    denom = a - 2 * b + c
-    period = lag + (0.5 * (a - c) / denom if denom < 0 else 0.0)
-    return [period / TILE, period / (2 * TILE)]
 
 
 def _fold(residual: np.ndarray, scale: float) -> np.ndarray:

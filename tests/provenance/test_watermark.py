@@ -231,3 +231,21 @@ def test_mirrored_copy_is_read(tmp_path: Path, testdata: Path) -> None:
     assert result.payload == PAYLOAD and result.mirrored, result
     upright = detect_watermark(((i / 25, f[:, ::-1]) for i, f in enumerate(flipped)), 60)
     assert upright.payload == PAYLOAD and not upright.mirrored
+
+
+def test_any_resize_ratio_is_found(tmp_path: Path, testdata: Path) -> None:
+    """Resized to a standard rendition height (450 -> 360 px: 0.8, far from the common ratios
+    the search used to start from, and only 1.8 tile periods across for the autocorrelation
+    guess that used to cover the rest) at CRF 30, as a platform's 360p copy is."""
+    import cv2
+    from ffmpeg_util import encode_frames
+
+    frames = list(read_frames(testdata / "talk_long_b.mp4", 100))
+    h, w = frames[0].shape[:2]
+    embedder = WatermarkEmbedder(PAYLOAD, w, h)
+    small = [cv2.resize(embedder.embed(f, i / 25), (360, 360), interpolation=cv2.INTER_AREA)
+             for i, f in enumerate(frames)]
+    encode_frames(small, tmp_path / "360p.mp4", 25.0, crf=30)
+    result = detect_watermark(read_timed_frames(tmp_path / "360p.mp4", 100), 100)
+    assert result.payload == PAYLOAD, result
+    assert result.scale == pytest.approx(0.8, abs=0.004)
