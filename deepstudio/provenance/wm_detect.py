@@ -7,14 +7,16 @@
    share is taken out of both. The picture of a locked-off shot is the same in every frame
    and cancels; moving content only grows like the square root of the frame count, the mark
    linearly. A still, or frames spanning less than most of a period, are summed plainly.
-2. Scale: candidates are common resize ratios plus the tile period found in the autocorrelation
-   of the summed residual; the best ones are refined on a fine grid.
+2. Scale: every ratio on a geometric grid (and the common resize ratios) is scored on a centre
+   crop; the best ones are refined on a fine grid over the whole picture.
 3. For a scale, each sum is resampled to the nominal scale, folded modulo the tile and
    circularly cross-correlated with the sync chips; the peak of the correlations' combined
    magnitude gives the tile phase (so crops do not matter), the mix of the two sums that holds
    the mark (its phase in time, and its sign), and a z-score that says whether a mark is there.
 4. The data chips at that phase give one soft value per code bit; Viterbi decoding gives the
    payload + CRC bits, and the CRC-24 must pass for a payload to be reported.
+5. When nothing decodes, steps 2-4 run again on the sums flipped left to right (a mirrored
+   copy).
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ Z_DETECT = 7.5
 """Sync z-score from which a reading is decoded; a mark is reported only if its CRC-24 also
 passes (a wrong decode passes with probability 2**-24, and a file gets at most a dozen decodes:
 three scale candidates, two orientations, two looks). On the unmarked testdata clips the best
-noise score is 5.5-7.4 (bench_watermark: 672x224 multi_a read mirrored), marked clips after all
-three attacks score 8.3 and up."""
+noise score is 5.5-7.4 (bench_watermark runs: the highest 672x224 multi_a read mirrored),
+marked clips after all three attacks score 8.3 and up."""
 Z_STRONG = 15.0
 _COMMON_SCALES = (1.0, 0.5, 0.75, 2 / 3, 1 / 3, 0.25, 1.5, 2.0)
 _GRID_RATIO = 1.03
