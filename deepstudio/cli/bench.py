@@ -141,7 +141,7 @@ def watermark_seconds(clip: Path, frames: int) -> float:
     from deepstudio.provenance.watermark import WatermarkEmbedder
 
     with VideoReader(clip) as reader:
-        width, height = reader.info.width, reader.info.height
+        width, height, fps = reader.info.width, reader.info.height, float(reader.info.fps)
         planar = takes_i420(EncodeSettings(), width, height)
         images = [rgb_to_i420(f) if planar else f for _, f in reader.frames(0, frames)]
     embedder = WatermarkEmbedder(0x1234_5678_9ABC, width, height)
@@ -149,7 +149,7 @@ def watermark_seconds(clip: Path, frames: int) -> float:
     mark(images[0], 0.0)
     t = time.perf_counter()
     for index, image in enumerate(images):
-        mark(image, index / 25)
+        mark(image, index / fps)
     return (time.perf_counter() - t) * frames / len(images)
 
 

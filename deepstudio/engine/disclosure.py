@@ -83,7 +83,7 @@ class Disclosure:
     image sequence, whose files are checked one by one)."""
 
     def __init__(self, work_dir: Path, size: tuple[int, int], label: LabelSettings | None,
-                 fps: Fraction | None, start: int = 0) -> None:
+                 fps: Fraction | None, start: int) -> None:
         state = work_dir / "render.json"
         if state.exists():
             self.render_id = json.loads(state.read_text())["render_id"]

@@ -10,11 +10,11 @@ gamma-coded video a step of a few levels near black is a large relative change o
 the grain of a dark scene (which the texture measure counts as texture) does not hide an 8-px
 pattern. A frame's mask is normalised to RMS 1 (the RMS change is then ``strength`` grey
 levels: PSNR ~ 20*log10(255/strength) dB, 38.0 dB on the smallest frames and 42.2 dB on HD,
-see :func:`strength_for`), but a mostly flat
-frame is lifted by at most 1.25x, so it stays marked at half strength instead of getting the
-full energy. Measured with ``tests/provenance/bench_watermark.py`` against the previous mask
-(0.75-1.3, always normalised, strength 2.75): a flat frame changes by 1.45 instead of 2.77 grey
-levels RMS, and the testdata clips recover the payload after the same attacks or more of them.
+see :func:`strength_for`), but a mostly flat frame is lifted by at most 1.25x, so it stays
+marked at half strength instead of getting the full energy. Measured with
+``tests/provenance/bench_watermark.py`` against the previous mask (0.75-1.3, always normalised,
+strength 2.75): a flat frame changes by 1.45 instead of 2.77 grey levels RMS, and the testdata
+clips recover the payload after the same attacks or more of them.
 
 In a video the delta's sign follows :func:`.wm_pattern.modulation` of the frame's time, which
 lets the detector cancel the static picture of a locked-off shot.

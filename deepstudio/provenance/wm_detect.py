@@ -121,9 +121,9 @@ class WatermarkResult:
 class _Candidate:
     scale: float
     z: float
-    fold: np.ndarray
-    """The folded residual, mixed from the sums so that it holds the mark with a + sign."""
     shift: tuple[int, int]
+    weights: tuple[float, ...]
+    """How to mix the sums' whitened folds so that the mix holds the mark with a + sign."""
 
 
 TimedFrame = tuple[float | None, np.ndarray]
@@ -156,11 +156,11 @@ def _read(sums: list[np.ndarray], frames_used: int, mirrored: bool) -> Watermark
     candidates = _search_scale(sums)
     if not candidates:
         return WatermarkResult(False, None, 0.0, 0.5, frames_used)
-    decoded = [(cand, *_decode(cand)) for cand in candidates if cand.z >= Z_DETECT]
+    decoded = [(cand, *_decode(sums, cand)) for cand in candidates if cand.z >= Z_DETECT]
     hit = next(((c, p, a) for c, p, a in decoded if p is not None), None)
     if hit is None:
         best = candidates[0]
-        accuracy = decoded[0][2] if decoded else _decode(best)[1]
+        accuracy = decoded[0][2] if decoded else _decode(sums, best)[1]
         return WatermarkResult(False, None, 0.0, accuracy, frames_used, best.scale, best.z,
                                mirrored)
     cand, payload, accuracy = hit
@@ -208,13 +208,17 @@ class _Sums:
         self.count = 0
         self.cos_weight = 0.0
         self.sin_weight = 0.0
-        self.times: list[float | None] = []
+        self.stills = 0
+        self.first = math.inf
+        self.last = -math.inf
 
     def add(self, time_s: float | None, residual: np.ndarray) -> None:
         self.plain += residual
         self.count += 1
-        self.times.append(time_s)
-        if time_s is not None:
+        if time_s is None:
+            self.stills += 1
+        else:
+            self.first, self.last = min(self.first, time_s), max(self.last, time_s)
             phase = 2.0 * math.pi * time_s / MODULATION_PERIOD_S
             c, s = math.cos(phase), math.sin(phase)
             cv2.scaleAdd(residual, c, self.cos, dst=self.cos)
@@ -226,8 +230,7 @@ class _Sums:
         """The sums to search: the two demodulated ones with the plain sum's share taken out
         (which cancels whatever is the same in every frame), or the plain sum when the frames
         are stills or span too little of a period to demodulate."""
-        times = [t for t in self.times if t is not None]
-        if len(times) < self.count or max(times) - min(times) < _DEMOD_SPAN * MODULATION_PERIOD_S:
+        if self.stills or self.last - self.first < _DEMOD_SPAN * MODULATION_PERIOD_S:
             return [self.plain]
         return [self.cos - (self.cos_weight / self.count) * self.plain,
                 self.sin - (self.sin_weight / self.count) * self.plain]
@@ -310,17 +313,18 @@ def _score(sums: list[np.ndarray], scale: float) -> _Candidate:
     power = sum(c * c for c in corrs)
     peak = np.unravel_index(int(np.argmax(power)), power.shape)
     noise = math.sqrt(float(np.median(power)) / _CHI2_MEDIAN[len(sums)]) + 1e-12
-    weights = np.array([c[peak] for c in corrs]) / (math.sqrt(float(power[peak])) + 1e-12)
-    mixed = sum(float(wt) * s for wt, s in zip(weights, specs))
-    fold = np.fft.irfft2(mixed, s=(TILE, TILE)).astype(np.float32)
-    return _Candidate(scale, math.sqrt(float(power[peak])) / noise, fold,
-                      (int(peak[0]), int(peak[1])))
+    magnitude = math.sqrt(float(power[peak]))
+    weights = tuple(float(c[peak]) / (magnitude + 1e-12) for c in corrs)
+    return _Candidate(scale, magnitude / noise, (int(peak[0]), int(peak[1])), weights)
 
 
-def _decode(cand: _Candidate) -> tuple[int | None, float]:
-    """(payload or None, raw code-bit accuracy) at the candidate's phase."""
+def _decode(sums: list[np.ndarray], cand: _Candidate) -> tuple[int | None, float]:
+    """(payload or None, raw code-bit accuracy) at the candidate's scale and phase."""
     sync, data, data_bit, signs = chip_layout()
-    aligned = band_pass(np.roll(cand.fold, (-cand.shift[0], -cand.shift[1]), axis=(0, 1)))
+    specs = _whitened_spectra([_fold(r, cand.scale) for r in sums])
+    mixed = np.fft.irfft2(sum(w * s for w, s in zip(cand.weights, specs)), s=(TILE, TILE))
+    aligned = band_pass(np.roll(mixed.astype(np.float32), (-cand.shift[0], -cand.shift[1]),
+                                axis=(0, 1)))
     chips = aligned.reshape(GRID, CHIP, GRID, CHIP).sum(axis=(1, 3)).ravel() * signs
     soft = np.bincount(data_bit, weights=_clip_outliers(chips[data]), minlength=CODED_BITS)
     payload = decode_payload(viterbi_decode(soft, CODE_BITS))
