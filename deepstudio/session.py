@@ -12,7 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from deepstudio.core import effect_specs  # noqa: F401  (registers the built-in effect types)
-from deepstudio.core.commands import AddClip, AddMedia, AddModel, AddTrack, ChangeSet, Command
+from deepstudio.core.commands import (
+    AddClip,
+    AddMedia,
+    AddModel,
+    AddTrack,
+    ChangeSet,
+    Command,
+    Macro,
+)
 from deepstudio.core.history import History
 from deepstudio.core.project import Clip, MediaItem, Project, Track
 from deepstudio.engine.analyse import analyse_media, known_analysis
@@ -163,24 +171,37 @@ class Session:
 
     def add_clip_for_media(self, media_id: Id, track_id: Id | None = None,
                            start: int | None = None) -> Id:
-        """Place the whole media on a track of its kind (made if needed), after its clips."""
+        """Place the whole media on a track of its kind (made if needed), by default after
+        that track's clips; returns the clip's id. A video with sound also gets its sound as
+        a linked clip on an audio track with room at the same frames (one undo step)."""
         media = self.project.media[media_id]
         kind = "video" if media.has_video else "audio"
-        track = self._track_for(kind, track_id)
-        begin = start if start is not None else max((c.end for c in track.clips), default=0)
         length = self.project.media_length(media_id)
         if length <= 0:
             raise MediaError("has no frames to place", self.media_path(media_id))
+        track = self._track_for(kind, track_id, start, length)
+        begin = start if start is not None else max((c.end for c in track.clips), default=0)
         clip = Clip(id=new_id("clip"), media_id=media_id, start=begin, in_frame=0,
                     out_frame=length)
-        self.do(AddClip(track.id, clip))
+        commands: list[Command] = [AddClip(track.id, clip)]
+        if media.has_video and media.has_audio:
+            clip.link = new_id("link")
+            sound_track = self._track_for("audio", None, begin, length)
+            sound = Clip(id=new_id("clip"), media_id=media_id, start=begin, in_frame=0,
+                         out_frame=length, link=clip.link)
+            commands.append(AddClip(sound_track.id, sound))
+        self.do(commands[0] if len(commands) == 1 else Macro("Add clip", commands))
         return clip.id
 
-    def _track_for(self, kind: str, track_id: Id | None) -> Track:
+    def _track_for(self, kind: str, track_id: Id | None, start: int | None,
+                   length: int) -> Track:
+        """The track named, else the first track of ``kind`` (with room at ``start`` when a
+        start is given), else a new one."""
         if track_id is not None:
             return self.project.track(track_id)
         for track in self.project.tracks:
-            if track.kind == kind:
+            if track.kind == kind and (start is None or all(
+                    c.end <= start or c.start >= start + length for c in track.clips)):
                 return track
         count = sum(t.kind == kind for t in self.project.tracks) + 1
         track = Track(id=new_id("track"), kind=kind, name=f"{kind[0].upper()}{count}")

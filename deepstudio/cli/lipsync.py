@@ -11,8 +11,6 @@ from deepstudio.cli.main import add_quiet
 from deepstudio.cli.progress import ProgressBar
 from deepstudio.cli.render import add_encode_options, range_settings
 
-MUTE_DB = -96.0
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("train-lipsync",
@@ -102,7 +100,7 @@ def train(args: argparse.Namespace) -> int:
 
 def lipsync(args: argparse.Namespace) -> int:
     from deepstudio.cli.render import session_for_video
-    from deepstudio.core.commands import AddEffect, AddModel, SetClipGain
+    from deepstudio.core.commands import AddEffect, AddModel, SetClipGain, SetClipMuted
     from deepstudio.core.effects import default_params
     from deepstudio.core.project import Effect, ModelRef
     from deepstudio.media.probe import probe
@@ -121,9 +119,11 @@ def lipsync(args: argparse.Namespace) -> int:
         track = pick_track(session.analyze_now(video_media, bar), args.track, args.input)
         bind_face(session, video_media, track, identity)
         video_clip = project.tracks[0].clips[0]
-        if project.media[video_media].has_audio:
-            gain = MUTE_DB if args.original_audio_db is None else args.original_audio_db
-            session.do(SetClipGain(video_clip.id, gain))
+        for _, original_sound in project.linked(video_clip):
+            if args.original_audio_db is None:
+                session.do(SetClipMuted(original_sound.id, True))
+            else:
+                session.do(SetClipGain(original_sound.id, args.original_audio_db))
         audio_media = session.import_media(args.audio)
         dialogue = session.add_clip_for_media(audio_media, start=video_clip.start)
         model_id = new_id("model")

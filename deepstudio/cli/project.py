@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from fractions import Fraction
 from pathlib import Path
+
+from deepstudio.core.timebase import parse_rate
 
 from deepstudio.cli.main import add_quiet
 from deepstudio.cli.progress import ProgressBar
@@ -13,6 +16,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("new", help="create an empty project folder (Name.dstudio)")
     p.add_argument("folder", type=Path)
     p.add_argument("--name", help="project name (default: the folder name)")
+    p.add_argument("--fps", type=_rate, metavar="RATE",
+                   help="timeline frame rate, e.g. 24, 25, 29.97 or 24000/1001 (default: that "
+                        "of the first video imported); clips of other rates keep their speed")
     p.set_defaults(run=new)
     p = subparsers.add_parser("import", help="add media to a project (placed on the timeline "
                                              "and analysed)")
@@ -23,11 +29,25 @@ def register(subparsers) -> None:
     p.set_defaults(run=import_media)
 
 
+def _rate(text: str) -> Fraction:
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def new(args: argparse.Namespace) -> int:
+    from deepstudio.core.commands import SetTimelineRate
     from deepstudio.session import Session
 
     name = args.name or args.folder.name.removesuffix(".dstudio")
-    Session.create(args.folder, name).close()
+    session = Session.create(args.folder, name)
+    try:
+        if args.fps is not None:
+            session.do(SetTimelineRate(args.fps))
+            session.save()
+    finally:
+        session.close()
     print(f"created {args.folder}")
     return 0
 
@@ -41,7 +61,11 @@ def import_media(args: argparse.Namespace) -> int:
             media_id = session.import_media(path)
             session.add_clip_for_media(media_id)
             media = session.project.media[media_id]
-            line = f"{path.name}: {media.frame_count} frames, {media.width}x{media.height}"
+            line = f"{path.name}: {media.duration_s:.2f} s"
+            if media.has_video:
+                line += (f", {media.frame_count} frames at {float(media.fps):.3f} fps, "
+                         f"{media.width}x{media.height}")
+            line += ", with sound" if media.has_audio else ""
             if media.has_video and not args.no_analyse:
                 bar = ProgressBar(f"Analysing {path.name}", args.quiet)
                 tracks = session.analyze_now(media_id, bar).summary()["tracks"]

@@ -15,10 +15,13 @@ import copy
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any
 
+from deepstudio.core import keyframes, timebase
 from deepstudio.core.effects import UnknownEffectError, effect_spec, validate_params
 from deepstudio.core.project import (
+    RETIME_MODES,
     Clip,
     ConsentRecord,
     Effect,
@@ -102,16 +105,11 @@ def _clip(project: Project, clip_id: Id) -> tuple[Track, Clip]:
 
 
 def _insert_at(mapping: dict[Id, Any], key: Id, value: Any, index: int) -> None:
-    """Put ``key`` back at position ``index`` (dict order is meaningful: e.g. the first
-    video media sets the timeline rate)."""
+    """Put ``key`` back at position ``index`` (dict order is what the views list)."""
     items = list(mapping.items())
     items.insert(index, (key, value))
     mapping.clear()
     mapping.update(items)
-
-
-def _fps_changed(project: Project, before: Any) -> bool:
-    return project.timeline_fps() != before
 
 
 # --- clip placement rules -----------------------------------------------------------------
@@ -124,11 +122,12 @@ def _check_media_fits_track(project: Project, track: Track, media_id: Id) -> Non
         raise CommandError(f"{media.path}: has no audio for audio track {track.name!r}")
 
 
-def _check_free(track: Track, start: int, end: int, ignore: Id | None = None) -> None:
+def _check_free(track: Track, start: int, end: int, ignore: Iterable[Id] = ()) -> None:
     if start < 0:
         raise CommandError(f"a clip cannot start before frame 0 (got {start})")
+    ignored = set(ignore)
     for other in track.clips:
-        if other.id != ignore and other.start < end and start < other.end:
+        if other.id not in ignored and other.start < end and start < other.end:
             raise CommandError(f"frames {start}..{end} overlap clip {other.id} "
                                f"({other.start}..{other.end}) on track {track.name!r}")
 
@@ -149,20 +148,26 @@ def _insert_sorted(track: Track, clip: Clip) -> None:
 
 @dataclass
 class AddMedia(Command):
+    """Add a file to the media bin; the first video sets the timeline rate if none is set."""
+
     item: MediaItem
     text = "Import media"
+    _set_rate: bool = field(default=False, init=False, repr=False)
 
     def apply(self, project: Project) -> ChangeSet:
         if self.item.id in project.media:
             raise CommandError(f"media {self.item.id} already exists")
-        fps = project.timeline_fps()
         project.media[self.item.id] = self.item
-        return changed(media=[self.item.id], project=_fps_changed(project, fps))
+        self._set_rate = project.fps is None and self.item.has_video
+        if self._set_rate:
+            project.fps = self.item.fps
+        return changed(media=[self.item.id], project=self._set_rate)
 
     def undo(self, project: Project) -> ChangeSet:
-        fps = project.timeline_fps()
         del project.media[self.item.id]
-        return changed(media=[self.item.id], project=_fps_changed(project, fps))
+        if self._set_rate:
+            project.fps = None
+        return changed(media=[self.item.id], project=self._set_rate)
 
 
 @dataclass
@@ -184,7 +189,6 @@ class RemoveMedia(Command):
         if users:
             raise CommandError(f"{item.path}: still used by {len(users)} clip(s)/effect(s) "
                                f"on the timeline ({users[0]} …); delete them first")
-        fps = project.timeline_fps()
         self._item, self._index = item, list(project.media).index(self.media_id)
         self._unassigned = []
         for identity in project.identities.values():
@@ -193,17 +197,14 @@ class RemoveMedia(Command):
                     self._unassigned.append((identity.id, i, ref))
                     del identity.face_tracks[i]
         del project.media[self.media_id]
-        return changed(media=[self.media_id], identities={u[0] for u in self._unassigned},
-                       project=_fps_changed(project, fps))
+        return changed(media=[self.media_id], identities={u[0] for u in self._unassigned})
 
     def undo(self, project: Project) -> ChangeSet:
         assert self._item is not None
-        fps = project.timeline_fps()
         _insert_at(project.media, self.media_id, self._item, self._index)
         for identity_id, i, ref in reversed(self._unassigned):
             project.identities[identity_id].face_tracks.insert(i, ref)
-        return changed(media=[self.media_id], identities={u[0] for u in self._unassigned},
-                       project=_fps_changed(project, fps))
+        return changed(media=[self.media_id], identities={u[0] for u in self._unassigned})
 
 
 # --- tracks -------------------------------------------------------------------------------
@@ -256,6 +257,16 @@ class RemoveTrack(Command):
 
 # --- clips --------------------------------------------------------------------------------
 
+def _group(project: Project, clip_id: Id) -> list[tuple[Track, Clip]]:
+    """The clip with the clips linked to it (its own first): what clip edits act on."""
+    track, clip = _clip(project, clip_id)
+    return [(track, clip), *project.linked(clip)]
+
+
+def _ids(group: list[tuple[Track, Clip]]) -> dict[str, set[Id]]:
+    return {"clips": {c.id for _, c in group}, "tracks": {t.id for t, _ in group}}
+
+
 @dataclass
 class AddClip(Command):
     track_id: Id
@@ -280,33 +291,40 @@ class AddClip(Command):
 
 @dataclass
 class MoveClip(Command):
-    """Move a clip to timeline frame ``start`` and/or onto track ``track_id``."""
+    """Move a clip to timeline frame ``start`` and/or onto track ``track_id``; clips linked
+    to it move by as much on their own tracks."""
 
     clip_id: Id
     start: FrameIndex | None = None
     track_id: Id | None = None
     text = "Move clip"
-    _old: tuple[Id, FrameIndex] | None = field(default=None, init=False, repr=False)
+    _old: list[tuple[Id, Id, FrameIndex]] = field(default_factory=list, init=False, repr=False)
 
     def apply(self, project: Project) -> ChangeSet:
-        src, clip = _clip(project, self.clip_id)
+        group = _group(project, self.clip_id)
+        src, clip = group[0]
         dst = src if self.track_id is None else _track(project, self.track_id)
-        start = clip.start if self.start is None else self.start
+        delta = (clip.start if self.start is None else self.start) - clip.start
         _check_media_fits_track(project, dst, clip.media_id)
-        _check_free(dst, start, start + clip.length, ignore=clip.id)
-        self._old = (src.id, clip.start)
-        self._place(project, src, dst, clip, start)
-        return changed(clips=[clip.id], tracks={src.id, dst.id})
+        members = {c.id for _, c in group}
+        moves = [(dst if c is clip else t, c, c.start + delta) for t, c in group]
+        for target, c, start in moves:
+            _check_free(target, start, start + c.length, ignore=members)
+        self._old = [(t.id, c.id, c.start) for t, c in group]
+        for (track, c), (target, _, start) in zip(group, moves):
+            self._place(track, target, c, start)
+        return changed(clips=members, tracks={t.id for t, _ in group} | {dst.id})
 
     def undo(self, project: Project) -> ChangeSet:
-        assert self._old is not None
-        src, clip = _clip(project, self.clip_id)
-        dst = _track(project, self._old[0])
-        self._place(project, src, dst, clip, self._old[1])
-        return changed(clips=[clip.id], tracks={src.id, dst.id})
+        tracks: set[Id] = set()
+        for track_id, clip_id, start in self._old:
+            now, clip = _clip(project, clip_id)
+            self._place(now, _track(project, track_id), clip, start)
+            tracks |= {now.id, track_id}
+        return changed(clips=[c for _, c, _ in self._old], tracks=tracks)
 
     @staticmethod
-    def _place(project: Project, src: Track, dst: Track, clip: Clip, start: int) -> None:
+    def _place(src: Track, dst: Track, clip: Clip, start: int) -> None:
         src.clips.remove(clip)
         clip.start = start
         _insert_sorted(dst, clip)
@@ -314,7 +332,8 @@ class MoveClip(Command):
 
 @dataclass
 class TrimClip(Command):
-    """Set a clip's source in and/or out point.
+    """Set a clip's in and/or out point (positions in the media, in timeline frames); clips
+    linked to it are trimmed alike.
 
     Moving ``in_frame`` moves ``start`` by the same amount, so the frames that stay keep
     their place on the timeline (a left-edge drag to timeline frame f is
@@ -325,10 +344,11 @@ class TrimClip(Command):
     in_frame: FrameIndex | None = None
     out_frame: FrameIndex | None = None
     text = "Trim clip"
-    _old: tuple[int, int, int] | None = field(default=None, init=False, repr=False)
+    _old: list[tuple[Id, int, int, int]] = field(default_factory=list, init=False, repr=False)
 
     def apply(self, project: Project) -> ChangeSet:
-        track, clip = _clip(project, self.clip_id)
+        group = _group(project, self.clip_id)
+        clip = group[0][1]
         length = project.media_length(clip.media_id)
         new_out = clip.out_frame if self.out_frame is None else self.out_frame
         new_out = max(1, min(new_out, length))
@@ -336,65 +356,117 @@ class TrimClip(Command):
         lowest_in = max(0, clip.in_frame - clip.start)  # start may not go below 0
         new_in = max(lowest_in, min(new_in, new_out - 1))
         new_out = max(new_out, new_in + 1)
-        new_start = clip.start + (new_in - clip.in_frame)
-        _check_free(track, new_start, new_start + new_out - new_in, ignore=clip.id)
-        self._old = (clip.start, clip.in_frame, clip.out_frame)
-        clip.start, clip.in_frame, clip.out_frame = new_start, new_in, new_out
-        return changed(clips=[clip.id], tracks=[track.id])
+        delta = new_in - clip.in_frame
+        members = {c.id for _, c in group}
+        for track, c in group:
+            _check_free(track, c.start + delta, c.start + delta + new_out - new_in,
+                        ignore=members)
+        self._old = [(c.id, c.start, c.in_frame, c.out_frame) for _, c in group]
+        for _, c in group:
+            c.start, c.in_frame, c.out_frame = c.start + delta, new_in, new_out
+        return changed(**_ids(group))
 
     def undo(self, project: Project) -> ChangeSet:
-        assert self._old is not None
-        track, clip = _clip(project, self.clip_id)
-        clip.start, clip.in_frame, clip.out_frame = self._old
-        return changed(clips=[clip.id], tracks=[track.id])
+        group = []
+        for clip_id, *old in self._old:
+            track, clip = _clip(project, clip_id)
+            clip.start, clip.in_frame, clip.out_frame = old
+            group.append((track, clip))
+        return changed(**_ids(group))
 
 
 @dataclass
 class SplitClip(Command):
     """Cut a clip at timeline ``frame``: the original keeps the left part, a new clip
-    (id ``new_clip_id``) the right part."""
+    (id ``new_clip_id``) the right part. Linked clips are cut at the same frame, and the
+    right parts are linked to each other."""
 
     clip_id: Id
     frame: FrameIndex
     new_clip_id: Id = field(default_factory=lambda: new_id("clip"))
     text = "Split clip"
+    _right_ids: dict[Id, Id] = field(default_factory=dict, init=False, repr=False)
+    _right_link: Id | None = field(default=None, init=False, repr=False)
 
     def apply(self, project: Project) -> ChangeSet:
-        track, clip = _clip(project, self.clip_id)
+        group = _group(project, self.clip_id)
+        clip = group[0][1]
         if not clip.start < self.frame < clip.end:
             raise CommandError(f"frame {self.frame} is not inside clip {clip.id} "
                                f"({clip.start}..{clip.end})")
-        cut = clip.source_frame(self.frame)
-        right = replace(clip, id=self.new_clip_id, start=self.frame, in_frame=cut)
-        clip.out_frame = cut
-        _insert_sorted(track, right)
-        return changed(clips=[clip.id, right.id], tracks=[track.id])
+        if not self._right_ids:  # chosen once, so a redo gives the same ids
+            self._right_ids = {c.id: new_id("clip") for _, c in group[1:]}
+            self._right_ids[clip.id] = self.new_clip_id
+            self._right_link = new_id("link") if len(group) > 1 else None
+        ids: set[Id] = set()
+        for track, c in group:
+            cut = c.position_at(self.frame)
+            right = replace(c, id=self._right_ids[c.id], start=self.frame, in_frame=cut,
+                            link=self._right_link)
+            c.out_frame = cut
+            _insert_sorted(track, right)
+            ids |= {c.id, right.id}
+        return changed(clips=ids, tracks={t.id for t, _ in group})
 
     def undo(self, project: Project) -> ChangeSet:
-        track, right = _clip(project, self.new_clip_id)
-        _, clip = _clip(project, self.clip_id)
-        track.clips.remove(right)
-        clip.out_frame = right.out_frame
-        return changed(clips=[clip.id, right.id], tracks=[track.id])
+        ids: set[Id] = set()
+        tracks: set[Id] = set()
+        for left_id, right_id in self._right_ids.items():
+            track, right = _clip(project, right_id)
+            _, clip = _clip(project, left_id)
+            track.clips.remove(right)
+            clip.out_frame = right.out_frame
+            ids |= {left_id, right_id}
+            tracks.add(track.id)
+        return changed(clips=ids, tracks=tracks)
 
 
 @dataclass
 class DeleteClip(Command):
+    """Delete a clip and the clips linked to it."""
+
     clip_id: Id
     text = "Delete clip"
-    _removed: tuple[Id, Clip] | None = field(default=None, init=False, repr=False)
+    _removed: list[tuple[Id, Clip]] = field(default_factory=list, init=False, repr=False)
 
     def apply(self, project: Project) -> ChangeSet:
-        track, clip = _clip(project, self.clip_id)
-        track.clips.remove(clip)
-        self._removed = (track.id, clip)
-        return changed(clips=[clip.id], tracks=[track.id])
+        group = _group(project, self.clip_id)
+        for track, clip in group:
+            track.clips.remove(clip)
+        self._removed = [(t.id, c) for t, c in group]
+        return changed(**_ids(group))
 
     def undo(self, project: Project) -> ChangeSet:
-        assert self._removed is not None
-        track = _track(project, self._removed[0])
-        _insert_sorted(track, self._removed[1])
-        return changed(clips=[self.clip_id], tracks=[track.id])
+        for track_id, clip in self._removed:
+            _insert_sorted(_track(project, track_id), clip)
+        return changed(clips=[c.id for _, c in self._removed],
+                       tracks=[t for t, _ in self._removed])
+
+
+@dataclass
+class UnlinkClip(Command):
+    """Unlink a clip's picture and sound, so each can be edited alone."""
+
+    clip_id: Id
+    text = "Unlink clips"
+    _old: tuple[Id, list[Id]] | None = field(default=None, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        group = _group(project, self.clip_id)
+        link = group[0][1].link
+        if link is None:
+            raise CommandError(f"clip {self.clip_id} is not linked to another clip")
+        for _, clip in group:
+            clip.link = None
+        self._old = (link, [c.id for _, c in group])
+        return changed(clips=self._old[1])
+
+    def undo(self, project: Project) -> ChangeSet:
+        assert self._old is not None
+        link, ids = self._old
+        for clip_id in ids:
+            _clip(project, clip_id)[1].link = link
+        return changed(clips=ids)
 
 
 @dataclass
@@ -413,6 +485,115 @@ class SetClipGain(Command):
         _, clip = _clip(project, self.clip_id)
         clip.gain_db = self._old
         return changed(clips=[clip.id])
+
+
+@dataclass
+class SetClipMuted(Command):
+    clip_id: Id
+    muted: bool
+    text = "Mute clip"
+    _old: bool = field(default=False, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        _, clip = _clip(project, self.clip_id)
+        self.text = "Mute clip" if self.muted else "Unmute clip"
+        self._old, clip.muted = clip.muted, bool(self.muted)
+        return changed(clips=[clip.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        _, clip = _clip(project, self.clip_id)
+        clip.muted = self._old
+        return changed(clips=[clip.id])
+
+
+@dataclass
+class SetTrackMuted(Command):
+    track_id: Id
+    muted: bool
+    text = "Mute track"
+    _old: bool = field(default=False, init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        track = _track(project, self.track_id)
+        if track.kind != "audio":
+            raise CommandError(f"track {track.name!r} has no sound to mute")
+        self.text = "Mute track" if self.muted else "Unmute track"
+        self._old, track.muted = track.muted, bool(self.muted)
+        return changed(tracks=[track.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        _track(project, self.track_id).muted = self._old
+        return changed(tracks=[self.track_id])
+
+
+@dataclass
+class SetClipRetime(Command):
+    """How a clip of another frame rate fills timeline frames: "nearest" or "blend"."""
+
+    clip_id: Id
+    retime: str
+    text = "Change retime process"
+    _old: str = field(default="nearest", init=False, repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        _, clip = _clip(project, self.clip_id)
+        if self.retime not in RETIME_MODES:
+            raise CommandError(f"unknown retime process {self.retime!r} "
+                               f"(known: {', '.join(RETIME_MODES)})")
+        self._old, clip.retime = clip.retime, self.retime  # type: ignore[assignment]
+        return changed(clips=[clip.id])
+
+    def undo(self, project: Project) -> ChangeSet:
+        _, clip = _clip(project, self.clip_id)
+        clip.retime = self._old  # type: ignore[assignment]
+        return changed(clips=[clip.id])
+
+
+@dataclass
+class SetTimelineRate(Command):
+    """Change the timeline's frame rate. Every clip, effect and keyframe keeps its time:
+    frame numbers are rescaled (edges that met still meet), so nothing moves or stretches."""
+
+    fps: Fraction
+    text = "Change timeline frame rate"
+    _old: tuple[Fraction | None, dict[str, Any]] | None = field(default=None, init=False,
+                                                                 repr=False)
+
+    def apply(self, project: Project) -> ChangeSet:
+        fps = Fraction(self.fps)
+        if not 1 <= fps <= 240:
+            raise CommandError(f"{float(fps):g} fps is not a timeline frame rate (1-240)")
+        old = project.timeline_fps()
+        self._old = (project.fps, copy.deepcopy(project.to_dict()))
+        for track in project.tracks:
+            for clip in track.clips:
+                end = timebase.rescale(clip.end, old, fps)
+                clip.start = timebase.rescale(clip.start, old, fps)
+                clip.in_frame = timebase.rescale(clip.in_frame, old, fps)
+                clip.out_frame = clip.in_frame + max(1, end - clip.start)
+                limit = project.media[clip.media_id].length_frames(fps)
+                clip.out_frame = min(clip.out_frame, max(limit, clip.in_frame + 1))
+        for effect in project.effects.values():
+            end = timebase.rescale(effect.end, old, fps)
+            effect.start = timebase.rescale(effect.start, old, fps)
+            effect.end = max(end, effect.start + 1)
+            effect.params = {k: keyframes.rescaled(v, old, fps) for k, v in effect.params.items()}
+        project.fps = fps
+        return self._everything(project)
+
+    def undo(self, project: Project) -> ChangeSet:
+        assert self._old is not None
+        fps, state = self._old
+        restored = Project.from_dict(copy.deepcopy(state))
+        project.tracks, project.effects = restored.tracks, restored.effects
+        project.fps = fps
+        return self._everything(project)
+
+    @staticmethod
+    def _everything(project: Project) -> ChangeSet:
+        return changed(clips=[c.id for _, c in project.clips()],
+                       tracks=[t.id for t in project.tracks], effects=list(project.effects),
+                       project=True)
 
 
 # --- effects ------------------------------------------------------------------------------

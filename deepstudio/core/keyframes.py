@@ -9,7 +9,10 @@ key's value holds. All helpers are pure: they return new values and never mutate
 from __future__ import annotations
 
 import bisect
+from fractions import Fraction
 from typing import Any
+
+from deepstudio.core import timebase
 
 KEYFRAMES = "keyframes"
 
@@ -72,6 +75,15 @@ def remove_key(value: Any, frame: int) -> Any:
     if len(remaining) == 1:
         return remaining[0][1]
     return {KEYFRAMES: [[f, v] for f, v in remaining]}
+
+
+def rescaled(value: Any, old_fps: Fraction, new_fps: Fraction) -> Any:
+    """``value`` with its keys moved to the same times at another frame rate (keys that land
+    on one frame keep the later one)."""
+    if not is_animated(value):
+        return value
+    moved = {timebase.rescale(f, old_fps, new_fps): v for f, v in keys(value)}
+    return {KEYFRAMES: [[f, moved[f]] for f in sorted(moved)]}
 
 
 def check(value: Any) -> None:

@@ -3,31 +3,37 @@
 Plain mutable dataclasses with ``to_dict()``/``from_dict()``. Nothing here changes a project
 on its own; :mod:`deepstudio.core.commands` is the only write path.
 
-Time: a clip's ``start`` and an effect's ``start``/``end`` are timeline frames at
-:meth:`Project.timeline_fps`. A clip's ``in_frame``/``out_frame`` are frames of its media
-(out exclusive); one media frame lasts one timeline frame (the media layer conforms other
-rates). Audio-only media counts its frames at the timeline rate.
+Time is counted in timeline frames at :meth:`Project.timeline_fps`, for everything: a clip's
+``start``, an effect's ``start``/``end``, and a clip's in/out points inside its media
+(``in_frame``/``out_frame``, out exclusive: how far into the media, at the timeline rate). A
+clip therefore lasts as long as its media on any timeline; :mod:`deepstudio.core.timebase`
+turns a position into a frame of the media at the media's own rate (a 30 fps clip on a 25 fps
+timeline shows the media frame nearest in time, never a stretched run of frames).
+
+A video file's sound is a separate clip on an audio track, *linked* to its picture (same
+``link``): edits that move, trim, split or delete one apply to both until they are unlinked.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from typing import Any, Literal
 
-from deepstudio.core import keyframes
+from deepstudio.core import keyframes, timebase
 from deepstudio.types import FrameIndex, Id
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the project document layout; bumped together with a persistence migration."""
 
 DEFAULT_FPS = Fraction(25)
 """Timeline rate of a project that holds no video yet."""
 
 TrackKind = Literal["video", "audio"]
+Retime = Literal["nearest", "blend"]
+RETIME_MODES = ("nearest", "blend")
 ModelKind = Literal["faceswap", "lipsync"]
 CONSENT_SCOPES = ("train", "swap", "lipsync")
 
@@ -70,11 +76,15 @@ class MediaItem:
         return Fraction(self.fps_num, self.fps_den)
 
     def length_frames(self, timeline_fps: Fraction) -> int:
-        """Frames a clip of this media may span: its frame count, or for audio-only media its
-        duration at the timeline rate."""
+        """Timeline frames a clip of this media may span: its frames' duration, or for
+        audio-only media its sound's, at the timeline rate."""
         if self.has_video:
-            return self.frame_count
-        return math.floor(self.duration_s * timeline_fps + Fraction(1, 1000))
+            return timebase.positions_for_frames(self.frame_count, self.fps, timeline_fps)
+        return timebase.positions_for_seconds(self.duration_s, timeline_fps)
+
+    def frame_at(self, position: int, timeline_fps: Fraction) -> int:
+        """The media frame shown ``position`` timeline frames into this media."""
+        return timebase.media_frame(position, self.fps, timeline_fps, self.frame_count)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,7 +112,12 @@ class MediaItem:
 
 @dataclass
 class Clip:
-    """A range ``[in_frame, out_frame)`` of a media file placed at timeline frame ``start``."""
+    """The part ``[in_frame, out_frame)`` of a media file (positions in timeline frames from
+    the media's start) placed at timeline frame ``start``.
+
+    ``link`` groups a video clip with the audio clip of the same file (None: unlinked);
+    ``retime`` picks how a media of another frame rate fills timeline frames (see
+    :mod:`deepstudio.core.timebase`); ``gain_db`` and ``muted`` apply to sound."""
 
     id: Id
     media_id: Id
@@ -110,6 +125,9 @@ class Clip:
     in_frame: FrameIndex
     out_frame: FrameIndex
     gain_db: float = 0.0
+    muted: bool = False
+    link: Id | None = None
+    retime: Retime = "nearest"
 
     @property
     def length(self) -> int:
@@ -123,22 +141,28 @@ class Clip:
     def contains(self, frame: FrameIndex) -> bool:
         return self.start <= frame < self.end
 
-    def source_frame(self, frame: FrameIndex) -> FrameIndex:
-        """The media frame shown at timeline ``frame`` (which must lie in the clip)."""
+    def position_at(self, frame: FrameIndex) -> FrameIndex:
+        """How far into the media (in timeline frames) timeline ``frame`` lies."""
         return self.in_frame + (frame - self.start)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "media_id": self.media_id, "start": self.start,
-                "in_frame": self.in_frame, "out_frame": self.out_frame, "gain_db": self.gain_db}
+                "in_frame": self.in_frame, "out_frame": self.out_frame, "gain_db": self.gain_db,
+                "muted": self.muted, "link": self.link, "retime": self.retime}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Clip:
+        link = d.get("link")
         clip = cls(id=Id(str(d["id"])), media_id=Id(str(d["media_id"])), start=int(d["start"]),
                    in_frame=int(d["in_frame"]), out_frame=int(d["out_frame"]),
-                   gain_db=float(d.get("gain_db", 0.0)))
+                   gain_db=float(d.get("gain_db", 0.0)), muted=bool(d.get("muted", False)),
+                   link=None if link is None else Id(str(link)),
+                   retime=d.get("retime", "nearest"))
         _require(clip.start >= 0 and clip.in_frame >= 0 and clip.out_frame > clip.in_frame,
                  f"clip {clip.id}: invalid range start={clip.start} "
                  f"in={clip.in_frame} out={clip.out_frame}")
+        _require(clip.retime in RETIME_MODES,
+                 f"clip {clip.id}: unknown retime {clip.retime!r} (known: {list(RETIME_MODES)})")
         return clip
 
 
@@ -150,9 +174,11 @@ class Track:
     kind: TrackKind
     name: str
     clips: list[Clip] = field(default_factory=list)
+    muted: bool = False
+    """Audio tracks only: the track is left out of playback and render."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "name": self.name,
+        return {"id": self.id, "kind": self.kind, "name": self.name, "muted": self.muted,
                 "clips": [c.to_dict() for c in self.clips]}
 
     @classmethod
@@ -162,7 +188,8 @@ class Track:
         clips = sorted((Clip.from_dict(c) for c in d.get("clips", [])), key=lambda c: c.start)
         for a, b in itertools.pairwise(clips):
             _require(a.end <= b.start, f"track {d['id']}: clips {a.id} and {b.id} overlap")
-        return cls(id=Id(str(d["id"])), kind=kind, name=str(d.get("name", "")), clips=clips)
+        return cls(id=Id(str(d["id"])), kind=kind, name=str(d.get("name", "")), clips=clips,
+                   muted=bool(d.get("muted", False)))
 
 
 @dataclass
@@ -311,6 +338,18 @@ class ModelRef:
                    identities=[Id(str(i)) for i in d.get("identities", [])])
 
 
+def _rate(value: Any) -> Fraction | None:
+    """A ``[numerator, denominator]`` frame rate from a project file (None stays None)."""
+    if value is None:
+        return None
+    _require(isinstance(value, list) and len(value) == 2,
+             f"timeline_fps must be [numerator, denominator], got {value!r}")
+    num, den = int(value[0]), int(value[1])
+    _require(num > 0 and den > 0 and 1 <= num / den <= 240,
+             f"timeline_fps {num}/{den} is not a frame rate")
+    return Fraction(num, den)
+
+
 def _by_id(items: list[Any], what: str) -> dict[Id, Any]:
     out: dict[Id, Any] = {}
     for item in items:
@@ -329,16 +368,15 @@ class Project:
     effects: dict[Id, Effect] = field(default_factory=dict)
     identities: dict[Id, Identity] = field(default_factory=dict)
     models: dict[Id, ModelRef] = field(default_factory=dict)
+    fps: Fraction | None = None
+    """The timeline rate; None until chosen (the first video imported sets it)."""
     schema_version: int = SCHEMA_VERSION
 
     # --- time -----------------------------------------------------------------------------
 
     def timeline_fps(self) -> Fraction:
-        """Rate of the first imported video media, else :data:`DEFAULT_FPS`."""
-        for item in self.media.values():
-            if item.has_video:
-                return item.fps
-        return DEFAULT_FPS
+        """The timeline rate, or :data:`DEFAULT_FPS` while none is chosen."""
+        return self.fps if self.fps is not None else DEFAULT_FPS
 
     def duration_frames(self) -> int:
         """Timeline frame just after the last clip or effect (0 for an empty timeline)."""
@@ -349,6 +387,20 @@ class Project:
     def media_length(self, media_id: Id) -> int:
         """Frames a clip of ``media_id`` may span (see :meth:`MediaItem.length_frames`)."""
         return self.media[media_id].length_frames(self.timeline_fps())
+
+    def media_frame(self, clip: Clip, frame: FrameIndex) -> int:
+        """The frame of ``clip``'s media shown at timeline ``frame`` (nearest in time)."""
+        return self.media[clip.media_id].frame_at(clip.position_at(frame), self.timeline_fps())
+
+    def clip_frames_span(self, clip: Clip, first: int, stop: int) -> tuple[int, int] | None:
+        """The timeline frames ``[a, b)`` of ``clip`` that show media frames ``[first, stop)``
+        (None where the clip shows none of them): how face lanes place a track's frames."""
+        media = self.media[clip.media_id]
+        fps = self.timeline_fps()
+        a = clip.start + timebase.first_position(first, media.fps, fps) - clip.in_frame
+        b = clip.start + timebase.first_position(stop, media.fps, fps) - clip.in_frame
+        a, b = max(a, clip.start), min(b, clip.end)
+        return (a, b) if a < b else None
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -384,6 +436,12 @@ class Project:
     def clips_using_media(self, media_id: Id) -> list[Clip]:
         return [c for _, c in self.clips() if c.media_id == media_id]
 
+    def linked(self, clip: Clip) -> list[tuple[Track, Clip]]:
+        """The other clips linked to ``clip`` (its picture's sound or its sound's picture)."""
+        if clip.link is None:
+            return []
+        return [(t, c) for t, c in self.clips() if c.link == clip.link and c.id != clip.id]
+
     def effects_at(self, frame: FrameIndex, track_id: Id | None = None) -> list[Effect]:
         return [e for e in self.effects.values()
                 if e.contains(frame) and (track_id is None or e.track_id == track_id)]
@@ -405,6 +463,8 @@ class Project:
             "effects": [e.to_dict() for e in self.effects.values()],
             "identities": [i.to_dict() for i in self.identities.values()],
             "models": [m.to_dict() for m in self.models.values()],
+            "timeline_fps": None if self.fps is None else [self.fps.numerator,
+                                                            self.fps.denominator],
         }
 
     @classmethod
@@ -428,6 +488,7 @@ class Project:
             identities=_by_id([Identity.from_dict(i) for i in d.get("identities", [])],
                               "identity"),
             models=_by_id([ModelRef.from_dict(m) for m in d.get("models", [])], "model"),
+            fps=_rate(d.get("timeline_fps")),
         )
         for _, clip in project.clips():
             _require(clip.media_id in project.media,

@@ -57,7 +57,7 @@ class LipSyncProcessor(EffectProcessor):
         the effect's end-of-audio rule; None: leave the frame untouched; -1: silence."""
         clip = self.clip
         if clip.contains(timeline_frame):
-            return clip.source_frame(timeline_frame)
+            return clip.position_at(timeline_frame)
         mode = self.effect.params.get("when_audio_ends", "silence")
         if mode == "cut":
             return None

@@ -18,6 +18,7 @@ import numpy as np
 from deepstudio.engine.effects import EffectContext, EffectProcessor, FrameItem, build_processors
 from deepstudio.engine.overlays import Overlays, draw_faces
 from deepstudio.engine.render import faces_on_frame, fit_frame, output_size
+from deepstudio.engine.retime import clip_frame
 from deepstudio.engine.threads import lower_thread_priority
 from deepstudio.engine.timeline import top_clip_at
 from deepstudio.media.decode import VideoReader
@@ -78,11 +79,10 @@ class PreviewService:
         clip = top_clip_at(project, req.frame)
         if clip is None:
             return PreviewFrame(req.frame, np.zeros((size[1], size[0], 3), np.uint8), [])
-        reader = self._reader(clip.media_id)
-        source = clip.source_frame(req.frame)
+        source, picture = clip_frame(self._reader(clip.media_id), project, clip, req.frame)
         media = project.media[clip.media_id]
         # A proxy of an odd-sized file carries one padding row/column: cut it off.
-        picture = reader.read(source)[:media.height, :media.width]
+        picture = picture[:media.height, :media.width]
         image, scale, offset = fit_frame(picture, size)
         faces = faces_on_frame(self._session.analysis(clip.media_id), source, scale, offset)
         before = image.copy() if req.compare != "after" else None

@@ -36,6 +36,7 @@ from deepstudio.engine.effects import (
     FrameItem,
     build_processors,
 )
+from deepstudio.engine.retime import clip_frames
 from deepstudio.engine.timeline import Segment, audio_parts, video_segments
 from deepstudio.errors import MediaError
 from deepstudio.media.decode import DecodedFrame, VideoReader
@@ -318,15 +319,17 @@ def _segment_frames(inputs: RenderInputs, segment: Segment, size: tuple[int, int
     clip = segment.clip
     assert clip is not None
     analysis = inputs.analyses.get(clip.media_id)
-    first = segment.source_frame(segment.start)
     with VideoReader(inputs.media_info(clip.media_id)) as reader:
-        for source, decoded in reader.decoded_frames(first, first + segment.length):
+        for frame, source, decoded in clip_frames(reader, inputs.project, clip, segment.start,
+                                                  segment.start + segment.length):
             picture: np.ndarray | DecodedFrame = decoded
             scale, offset = 1.0, (0.0, 0.0)
-            if not i420 or (decoded.width, decoded.height) != size:
+            if isinstance(decoded, np.ndarray):
+                picture, scale, offset = fit_frame(decoded, size)
+            elif not i420 or (decoded.width, decoded.height) != size:
                 picture, scale, offset = fit_frame(decoded.interpolated_rgb(), size)
             faces = faces_on_frame(analysis, source, scale, offset)
-            yield FrameItem(clip.start + source - clip.in_frame, picture, clip, source, faces)
+            yield FrameItem(frame, picture, clip, source, faces)
 
 
 def fit_frame(image: np.ndarray, size: tuple[int, int]

@@ -2,8 +2,10 @@
 
 Video tracks later in the project's track list lie above earlier ones (V2 over V1, as in
 every editor): at each frame the topmost clip is shown; where no clip lies the frame is black.
-Audio comes from audio-track clips and from the audio of video clips that carry it, each with
-its clip gain; a gain at or below :data:`MUTE_DB` mutes a clip.
+Sound comes from the clips of audio tracks (a video file's sound is its linked audio clip),
+each with its clip gain; a muted clip or track, or a gain at or below :data:`MUTE_DB`, is
+silent. Every clip's sound plays from its position in the media at real speed, the same
+clock its picture follows (:mod:`deepstudio.core.timebase`), so the two stay in sync.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from deepstudio.core import timebase
 from deepstudio.core.project import Clip, Project
 
 MUTE_DB = -60.0
@@ -23,10 +26,6 @@ class Segment:
     start: int
     length: int
     clip: Clip | None
-
-    def source_frame(self, timeline_frame: int) -> int:
-        assert self.clip is not None
-        return self.clip.source_frame(timeline_frame)
 
 
 @dataclass(frozen=True)
@@ -74,15 +73,16 @@ def audio_parts(project: Project, start: int, end: int) -> list[AudioPart]:
     fps = project.timeline_fps()
     parts: list[AudioPart] = []
     for track in project.tracks:
+        if track.kind != "audio" or track.muted:
+            continue
         for clip in track.clips:
-            media = project.media[clip.media_id]
-            if not media.has_audio or clip.gain_db <= MUTE_DB:
+            if clip.muted or clip.gain_db <= MUTE_DB:
                 continue
             a, b = max(start, clip.start), min(end, clip.end)
             if a >= b:
                 continue
             parts.append(AudioPart(
-                media_id=clip.media_id, offset_s=float((a - start) / fps),
-                in_s=float(clip.source_frame(a) / fps), duration_s=float((b - a) / fps),
-                gain_db=clip.gain_db))
+                media_id=clip.media_id, offset_s=timebase.seconds(a - start, fps),
+                in_s=timebase.seconds(clip.position_at(a), fps),
+                duration_s=timebase.seconds(b - a, fps), gain_db=clip.gain_db))
     return parts

@@ -308,3 +308,8 @@ def recoverable_autosave(folder: str | Path) -> Project | None:
 
 def discard_autosave(folder: str | Path) -> None:
     ProjectPaths(folder).autosave_file.unlink(missing_ok=True)
+
+
+# The schema upgrades register themselves with `migration` when imported; importing them here
+# means every reader of project files knows every step.
+from deepstudio.persistence import migrations as _migrations  # noqa: E402, F401

@@ -42,7 +42,7 @@ def faces_at(session, frame: int) -> list[FaceTrackRef]:
         analysis = session.analysis(clip.media_id)
         if analysis is None:
             continue
-        source = clip.source_frame(frame)
+        source = session.project.media_frame(clip, frame)
         for track_id, track in sorted(analysis.tracks.items()):
             if np.any(np.asarray(track.frames) == source):
                 refs.append(FaceTrackRef(clip.media_id, int(track_id)))

@@ -743,12 +743,12 @@ class MainWindow(QMainWindow):
         project = self.session.project
         for track in project.tracks:
             for clip in track.clips:
-                spans = [(a, b) for a, b in (self._spans.get(media_id) or {}).get(face_id, [])
-                         if clip.media_id == media_id and a < clip.out_frame
-                         and b > clip.in_frame]
+                if clip.media_id != media_id:
+                    continue
+                spans = [span for a, b in (self._spans.get(media_id) or {}).get(face_id, [])
+                         if (span := project.clip_frames_span(clip, a, b)) is not None]
                 if spans:
-                    start = clip.start + max(spans[0][0], clip.in_frame) - clip.in_frame
-                    end = clip.start + min(spans[-1][1], clip.out_frame) - clip.in_frame
+                    start, end = spans[0][0], spans[-1][1]
                     effect = Effect(id=new_id("effect"), type=type_id, track_id=track.id,
                                     face_track=face_id, media_id=media_id, start=start, end=end)
                     if self.run(cmd.AddEffect(effect)):

@@ -17,6 +17,8 @@ from fractions import Fraction
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 
+from deepstudio.core import timebase
+from deepstudio.engine.timeline import MUTE_DB
 from deepstudio.errors import UserError
 from deepstudio.qt.audio import AudioPlayer
 from deepstudio.qt.bridge import MainThreadBridge
@@ -233,13 +235,13 @@ class PreviewController(QObject):
 
 
 def audio_at(session, frame: int):
-    """(path, seconds) of the sound at timeline ``frame``: an audio-track clip first, else
-    the video clip's own sound; None when silent."""
+    """(path, seconds) of the sound at timeline ``frame``: the first audible clip of the
+    audio tracks (a video's sound is its linked audio clip); None when silent. Playback plays
+    one source at a time; the render mixes them all."""
     project = session.project
-    candidates = project.clips_at(frame, "audio") + project.clips_at(frame, "video")
-    for _, clip in candidates:
-        media = project.media[clip.media_id]
-        if media.has_audio:
-            rate = media.fps if media.has_video else project.timeline_fps()
-            return session.media_path(clip.media_id), float(clip.source_frame(frame) / rate)
+    for track, clip in project.clips_at(frame, "audio"):
+        if track.muted or clip.muted or clip.gain_db <= MUTE_DB:
+            continue
+        position = timebase.seconds(clip.position_at(frame), project.timeline_fps())
+        return session.media_path(clip.media_id), position
     return None

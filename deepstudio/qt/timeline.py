@@ -246,13 +246,15 @@ class TimelineView(QWidget):
         """(face id, media id, timeline start, timeline end) of every tracked stretch shown
         in a faces lane (clipped to the clips that show it)."""
         out = []
+        project = self.project
+        if project is None:
+            return out
         for clip in lane.track.clips:
             for face_id, spans in (self.face_spans(clip.media_id) or {}).items():
                 for first, stop in spans:
-                    a, b = max(first, clip.in_frame), min(stop, clip.out_frame)
-                    if a < b:
-                        out.append((face_id, clip.media_id, clip.start + a - clip.in_frame,
-                                    clip.start + b - clip.in_frame))
+                    span = project.clip_frames_span(clip, first, stop)
+                    if span is not None:
+                        out.append((face_id, clip.media_id, *span))
         return out
 
     def item_at(self, x: float, y: float) -> tuple[Lane, Clip | Effect | None, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 from deepstudio.core.project import (
@@ -34,14 +36,16 @@ def make_media():
 
 @pytest.fixture
 def project() -> Project:
-    """Video media ``mv`` (100 frames at 25 fps), audio-only ``ma`` (4 s), unused ``mu``;
-    track V1 with clips c1 [0,50) and c2 (source 10..40 at 60); empty video track V2; audio
-    track A1 with c3; debug effect e1 on V1 aimed at face 0 of mv; identities Anna (face 0
-    of mv, consent k1 for train+swap) and Ben (face 3 of mu); model md1."""
+    """A 25 fps timeline; video media ``mv`` (100 frames at 25 fps), audio-only ``ma``
+    (4 s), unused ``mu``; track V1 with clips c1 [0,50) and c2 (source 10..40 at 60); empty
+    video track V2; audio track A1 with c3; debug effect e1 on V1 aimed at face 0 of mv;
+    identities Anna (face 0 of mv, consent k1 for train+swap) and Ben (face 3 of mu); model
+    md1."""
     mv, ma = _media("mv"), _media("ma", video=False)
     mu = _media("mu", frames=30, fps=30, audio=False)
     return Project(
         name="Demo",
+        fps=Fraction(25),
         media={mv.id: mv, ma.id: ma, mu.id: mu},
         tracks=[
             Track(Id("V1"), "video", "Video 1", [Clip(Id("c1"), mv.id, 0, 0, 50),

@@ -158,11 +158,11 @@ def test_trim_never_moves_a_clip_before_frame_zero(project: Project) -> None:
 
 
 def test_split_keeps_every_source_frame_in_place(project: Project) -> None:
-    shown = {f: project.clip(Id("c2")).source_frame(f) for f in range(60, 90)}
+    shown = {f: project.media_frame(project.clip(Id("c2")), f) for f in range(60, 90)}
     SplitClip(Id("c2"), 71, Id("c2b")).apply(project)
     for frame, source in shown.items():
         [(_, clip)] = project.clips_at(frame, "video")
-        assert clip.source_frame(frame) == source
+        assert project.media_frame(clip, frame) == source
     assert project.clip(Id("c2")).end == 71 == project.clip(Id("c2b")).start
 
 

@@ -17,12 +17,21 @@ def test_round_trip_through_json(project: Project) -> None:
     assert again.to_dict() == project.to_dict()
 
 
-def test_timeline_rate_is_first_video_media(project: Project, make_media) -> None:
+def test_timeline_rate_is_stored_and_defaults_until_chosen(project: Project) -> None:
     assert project.timeline_fps() == Fraction(25)
     assert Project("Empty").timeline_fps() == DEFAULT_FPS
-    audio_first = Project("A", media={m.id: m for m in (make_media("a", video=False),
-                                                        make_media("v", fps=30))})
-    assert audio_first.timeline_fps() == Fraction(30)
+    ntsc = Project("N", fps=Fraction(24000, 1001))
+    assert Project.from_dict(json.loads(json.dumps(ntsc.to_dict()))).fps == Fraction(24000, 1001)
+
+
+def test_a_clip_lasts_its_media_duration_on_any_timeline(make_media) -> None:
+    """talk_a's case: 184 frames at 30 fps last 6.13 s, so 153 frames at 25 fps (6.12 s),
+    not 184 (7.36 s)."""
+    talk = make_media("t", frames=184, fps=30)
+    assert talk.length_frames(Fraction(25)) == 153
+    assert talk.length_frames(Fraction(30)) == 184
+    assert talk.length_frames(Fraction(60)) == 368
+    assert make_media("one", frames=1, fps=60).length_frames(Fraction(24)) == 1
 
 
 def test_duration_and_lookups(project: Project) -> None:
@@ -31,7 +40,8 @@ def test_duration_and_lookups(project: Project) -> None:
     assert project.track_of_clip("c2").id == "V1"
     assert [c.id for _, c in project.clips_at(65)] == ["c2", "c3"]
     assert [c.id for _, c in project.clips_at(55, "video")] == []
-    assert project.clip("c2").source_frame(65) == 15
+    assert project.clip("c2").position_at(65) == 15
+    assert project.media_frame(project.clip("c2"), 65) == 15  # same rate: same frame
     assert [e.id for e in project.effects_at(39)] == ["e1"] and not project.effects_at(40)
     assert project.media_length("ma") == 100  # audio-only: 4 s at 25 fps
     with pytest.raises(KeyError):

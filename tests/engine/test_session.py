@@ -24,12 +24,16 @@ def session(tmp_path, testdata):
 
 
 def test_import_is_undoable_and_marks_dirty(session):
+    """A clip with sound comes in as a picture and a linked sound clip, undone as one."""
     assert session.dirty
-    assert len(session.project.tracks) == 1 and len(session.project.tracks[0].clips) == 1
+    video, audio = session.project.tracks
+    assert (video.kind, audio.kind) == ("video", "audio")
+    assert len(video.clips) == len(audio.clips) == 1
+    assert video.clips[0].link is not None and video.clips[0].link == audio.clips[0].link
     session.save()
     assert not session.dirty
     session.undo()
-    assert not session.project.tracks[0].clips and session.dirty
+    assert not video.clips and not audio.clips and session.dirty
 
 
 def test_analysis_job_then_cached(session):

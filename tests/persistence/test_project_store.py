@@ -149,7 +149,7 @@ def test_missing_project(tmp_path: Path) -> None:
 
 
 def test_stepwise_migration_from_fake_v0(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "MIGRATIONS", {})
+    monkeypatch.setattr(store, "MIGRATIONS", dict(store.MIGRATIONS))
     (folder / "project.json").write_text(
         '{"schema_version": 0, "title": "Old film", "clips": []}')
     with pytest.raises(ProjectError, match="schema 0 is too old"):
@@ -167,7 +167,7 @@ def test_stepwise_migration_from_fake_v0(folder: Path, monkeypatch: pytest.Monke
     project = load_project(folder)
     assert project.name == "Old film" and project.schema_version == SCHEMA_VERSION
     save_project(project, folder)
-    assert '"schema_version": 1' in (folder / "project.json").read_text()
+    assert f'"schema_version": {SCHEMA_VERSION}' in (folder / "project.json").read_text()
     assert '"schema_version": 0' in ProjectPaths(folder).backup(1).read_text()
 
 
@@ -262,3 +262,36 @@ def test_corrupt_autosave_is_ignored(folder: Path) -> None:
     later = paths.project_file.stat().st_mtime_ns + 1_000_000_000
     os.utime(paths.autosave_file, ns=(later, later))
     assert recoverable_autosave(folder) is None
+
+
+def test_schema_1_projects_gain_stored_rate_time_positions_and_linked_sound(
+        folder: Path) -> None:
+    """A schema-1 file: a 25 fps clip with sound, then a 30 fps clip (stretched in schema 1:
+    one media frame per timeline frame), an audio track with a dialogue clip."""
+    def media(mid: str, fps: int, frames: int, audio: bool = True, video: bool = True) -> dict:
+        return {"id": mid, "path": f"{mid}.mp4", "content_hash": mid, "duration_s": frames / fps,
+                "frame_count": frames if video else 0, "fps_num": fps, "fps_den": 1,
+                "width": 64, "height": 64, "has_video": video, "has_audio": audio}
+
+    v1 = {"schema_version": 1, "name": "Old", "media": [
+        media("m25", 25, 100), media("m30", 30, 184), media("wav", 25, 100, video=False)],
+        "tracks": [
+            {"id": "V1", "kind": "video", "name": "V1", "clips": [
+                {"id": "a", "media_id": "m25", "start": 0, "in_frame": 0, "out_frame": 100,
+                 "gain_db": -3.0},
+                {"id": "b", "media_id": "m30", "start": 100, "in_frame": 30, "out_frame": 184}]},
+            {"id": "A1", "kind": "audio", "name": "A1", "clips": [
+                {"id": "d", "media_id": "wav", "start": 50, "in_frame": 0, "out_frame": 80}]}],
+        "effects": [], "identities": [], "models": []}
+    (folder / "project.json").write_text(json.dumps(v1))
+    project = load_project(folder)
+    assert project.fps == 25
+    a, b = project.clip("a"), project.clip("b")
+    assert (b.start, b.in_frame, b.out_frame) == (100, 25, 25 + 128)  # 1 s in, 154 frames max
+    assert a.gain_db == 0.0 and a.link is not None and b.link is not None
+    [(track_a, sound_a)] = project.linked(a)
+    [(track_b, sound_b)] = project.linked(b)
+    assert sound_a.gain_db == -3.0 and (sound_a.start, sound_a.in_frame) == (0, 0)
+    assert (sound_b.start, sound_b.in_frame, sound_b.out_frame) == (100, 25, 153)
+    # the dialogue on A1 overlaps both, so the linked sound goes to a new audio track
+    assert track_a.id == track_b.id != "A1" and track_a.kind == "audio"
