@@ -6,10 +6,9 @@ import argparse
 from fractions import Fraction
 from pathlib import Path
 
-from deepstudio.core.timebase import parse_rate
-
 from deepstudio.cli.main import add_quiet
 from deepstudio.cli.progress import ProgressBar
+from deepstudio.core.timebase import parse_rate
 
 
 def register(subparsers) -> None:

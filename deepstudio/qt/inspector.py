@@ -134,14 +134,35 @@ class Inspector(QScrollArea):
         out_spin.valueChanged.connect(lambda v: self.run(cmd.TrimClip(clip.id, out_frame=v)))
         form.addRow("Source out", out_spin)
         form.addRow("Duration", QLabel(f"{format_timecode(clip.length, fps)}  ({clip.length} f)"))
-        gain = QDoubleSpinBox()
-        gain.setRange(-60, 24)
-        gain.setSuffix(" dB")
-        gain.setKeyboardTracking(False)
-        gain.setValue(clip.gain_db)
-        gain.valueChanged.connect(lambda v: self.run(cmd.SetClipGain(clip.id, v)))
-        form.addRow("Volume", gain)
-        form.addRow("Media", QLabel(f"{media.width}×{media.height} · {float(media.fps):.3g} fps"
+        track = project.track_of_clip(clip.id)
+        if track.kind == "audio":
+            gain = QDoubleSpinBox()
+            gain.setRange(-60, 24)
+            gain.setSuffix(" dB")
+            gain.setKeyboardTracking(False)
+            gain.setValue(clip.gain_db)
+            gain.valueChanged.connect(lambda v: self.run(cmd.SetClipGain(clip.id, v)))
+            form.addRow("Volume", gain)
+            mute = QCheckBox("Muted")
+            mute.setChecked(clip.muted)
+            mute.toggled.connect(lambda on: self.run(cmd.SetClipMuted(clip.id, on)))
+            form.addRow("Sound", mute)
+        elif media.fps != fps:
+            retime = QComboBox()
+            for mode, text in (("nearest", "Nearest frame"), ("blend", "Frame blend")):
+                retime.addItem(text, mode)
+            retime.setCurrentIndex(retime.findData(clip.retime))
+            retime.setToolTip(f"The media runs at {float(media.fps):.3f} fps, the timeline at "
+                              f"{float(fps):.3f}: show the nearest frame, or blend the two "
+                              "around each timeline frame's time")
+            retime.currentIndexChanged.connect(
+                lambda _: self.run(cmd.SetClipRetime(clip.id, retime.currentData())))
+            form.addRow("Retime", retime)
+        for partner_track, _partner in project.linked(clip):
+            unlink = QPushButton(f"Linked to {partner_track.name} — Unlink")
+            unlink.clicked.connect(lambda: self.run(cmd.UnlinkClip(clip.id)))
+            form.addRow("Link", unlink)
+        form.addRow("Media", QLabel(f"{media.width}×{media.height} · {float(media.fps):.3f} fps"
                                     if media.has_video else "audio"))
 
     # --- effect ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from deepstudio.core import commands as cmd
 from deepstudio.core.effects import effect_spec, effect_specs
 from deepstudio.core.project import Effect
+from deepstudio.core.timebase import parse_rate
 from deepstudio.errors import UserError
 from deepstudio.persistence.settings import Settings, load_settings, save_settings
 from deepstudio.qt.bridge import MainThreadBridge, on_main_thread
@@ -158,6 +160,13 @@ class MainWindow(QMainWindow):
                        tip="Re-encode the selected media with frequent keyframes so that the "
                            "preview seeks fast (renders always use the original)"),
             "add_clip": a("Add to &Timeline", self.add_selected_to_timeline, k("E")),
+            "unlink": a("&Unlink Picture and Sound", self.unlink_selected, k("Ctrl+Alt+L"),
+                        tip="Edit the selected clip's picture and sound separately"),
+            "mute_clip": a("&Mute / Unmute Clip", self.toggle_clip_mute, k("Ctrl+Alt+M"),
+                           tip="Silence the selected clip's sound (e.g. the original dialogue "
+                               "under a dub)"),
+            "timeline_rate": a("Timeline &Frame Rate…", self.timeline_rate_dialog,
+                               tip="Change the timeline's frame rate; clips keep their speed"),
             "play": a("&Play / Pause", c.toggle, k(Qt.Key.Key_Space), "play"),
             "shuttle_back": a("Play &Backward (J)", c.shuttle_back, k("J")),
             "stop": a("&Stop (K)", c.pause, k("K")),
@@ -220,8 +229,12 @@ class MainWindow(QMainWindow):
             play.addSeparator() if key is None else play.addAction(self.act[key])
         clip = bar.addMenu("&Clip")
         clip.addAction(self.act["add_clip"])
+        clip.addAction(self.act["unlink"])
+        clip.addAction(self.act["mute_clip"])
         clip.addAction(self.act["analyse"])
         clip.addAction(self.act["proxy"])
+        clip.addSeparator()
+        clip.addAction(self.act["timeline_rate"])
         self.effect_menu = clip.addMenu(icon("effect"), "Add &Effect")
         for spec in effect_specs():
             self.effect_menu.addAction(spec.label, lambda t=spec.type_id: self.add_effect(t))
@@ -562,14 +575,59 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return
         frame = self.controller.playhead
+        project = self.session.project
         clip_id = self._selected("clip")
-        targets = ([clip_id] if clip_id else
-                   [c.id for _, c in self.session.project.clips_at(frame)])
-        splits = [cmd.SplitClip(c, frame) for c in targets
-                  if self.session.project.clip(c).start < frame
-                  < self.session.project.clip(c).end]
+        targets: list[str] = []
+        for clip in [project.clip(clip_id)] if clip_id else [c for _, c in
+                                                             project.clips_at(frame)]:
+            linked = {c.id for _, c in project.linked(clip)}
+            if clip.start < frame < clip.end and not linked & set(targets):
+                targets.append(clip.id)  # a linked clip is cut with its partner
+        splits = [cmd.SplitClip(c, frame) for c in targets]
         if splits:
             self.run(splits[0] if len(splits) == 1 else cmd.Macro("Split clips", splits))
+
+    def unlink_selected(self) -> None:
+        clip_id = self._selected("clip")
+        if clip_id is not None:
+            self.run(cmd.UnlinkClip(clip_id))
+
+    def toggle_clip_mute(self) -> None:
+        """Mute the selected clip's sound: an audio clip, or the sound linked to a picture."""
+        clip_id = self._selected("clip")
+        if self.session is None or clip_id is None:
+            return
+        project = self.session.project
+        clip = project.clip(clip_id)
+        sounds = [(t, c) for t, c in [(project.track_of_clip(clip_id), clip),
+                                      *project.linked(clip)] if t.kind == "audio"]
+        if not sounds:
+            self.show_error("the selected clip has no sound on the timeline")
+            return
+        muted = not all(c.muted for _, c in sounds)
+        commands = [cmd.SetClipMuted(c.id, muted) for _, c in sounds]
+        self.run(commands[0] if len(commands) == 1 else cmd.Macro("Mute clips", commands))
+
+    def timeline_rate_dialog(self) -> None:
+        if self.session is None:
+            return
+        current = self.session.project.timeline_fps()
+        rates = ["23.976", "24", "25", "29.97", "30", "50", "59.94", "60"]
+        shown = f"{float(current):.3f}".rstrip("0").rstrip(".")
+        text, ok = QInputDialog.getItem(
+            self, "Timeline Frame Rate",
+            "Frames per second of the timeline. Clips of every rate keep their speed and "
+            "stay in sync with their sound;\nframes are picked (or blended) by time.",
+            rates, rates.index(shown) if shown in rates else 2, True)
+        if not ok:
+            return
+        try:
+            fps = parse_rate(text)
+        except ValueError as exc:
+            self.show_error(str(exc))
+            return
+        if fps != current:
+            self.run(cmd.SetTimelineRate(fps))
 
     def delete_selection(self) -> None:
         if self.timeline.selection is None:

@@ -232,6 +232,11 @@ class TimelineView(QWidget):
             ids.update((self.face_spans(clip.media_id) or {}).keys())
         return tuple(sorted(ids))
 
+    @staticmethod
+    def mute_rect(lane: Lane) -> QRectF:
+        """The mute toggle in an audio track's header."""
+        return QRectF(HEADER_W - 30, lane.top + 8, 22, 18)
+
     def lane_at(self, y: float) -> Lane | None:
         for lane in self.lanes():
             if lane.top <= y < lane.top + lane.height:
@@ -313,6 +318,9 @@ class TimelineView(QWidget):
             self.seek_requested.emit(frame)
             return
         lane, item, grip = self.item_at(pos.x(), pos.y())
+        if lane is not None and lane.kind == "audio" and self.mute_rect(lane).contains(pos):
+            self.run(cmd.SetTrackMuted(lane.track.id, not lane.track.muted))
+            return
         if item is None:
             if lane is not None and lane.kind == "faces":
                 for face_id, media_id, a, b in self.face_segments(lane):
@@ -549,11 +557,13 @@ class TimelineView(QWidget):
                 p.setPen(QColor("white"))
                 p.drawText(chip, Qt.AlignmentFlag.AlignCenter, tag)
                 p.setPen(QColor("#c9ccd1"))
-                p.drawText(QRectF(40, lane.top + 8, HEADER_W - 46, 18),
-                           Qt.AlignmentFlag.AlignVCenter,
+                name_w = HEADER_W - (80 if lane.kind == "audio" else 46)
+                p.drawText(QRectF(40, lane.top + 8, name_w, 18), Qt.AlignmentFlag.AlignVCenter,
                            QFontMetrics(p.font()).elidedText(lane.track.name,
                                                              Qt.TextElideMode.ElideRight,
-                                                             HEADER_W - 46))
+                                                             name_w))
+                if lane.kind == "audio":
+                    self._paint_mute_toggle(p, lane)
             elif lane.kind == "fx":
                 p.setPen(QColor("#a98fd6"))
                 p.drawText(QRectF(40, lane.top, HEADER_W - 46, lane.height),
@@ -563,6 +573,29 @@ class TimelineView(QWidget):
                 label = "Faces" if lane.face_ids else "Faces (not analysed)"
                 p.drawText(QRectF(40, lane.top, HEADER_W - 46, min(lane.height, 14)),
                            Qt.AlignmentFlag.AlignVCenter, label)
+
+    def _paint_mute_toggle(self, p: QPainter, lane: Lane) -> None:
+        rect = self.mute_rect(lane)
+        muted = lane.track.muted
+        p.setBrush(QColor("#d9822b") if muted else QColor("#2f3237"))
+        p.setPen(QPen(QColor("#5a5e65"), 1))
+        p.drawRoundedRect(rect, 3, 3)
+        p.setPen(QColor("white") if muted else QColor("#9da1a8"))
+        p.drawText(rect, Qt.AlignmentFlag.AlignCenter, "M")
+
+    def _paint_clip_marks(self, p: QPainter, rect: QRectF, clip: Clip, muted: bool) -> None:
+        """A chain for a clip linked to its picture or sound, "muted" for a silent one."""
+        right = rect.right() - 6
+        if clip.link is not None and rect.width() > 40:
+            p.setPen(QPen(QColor("#eef2f7"), 1.2))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            for dx in (0.0, 5.0):
+                p.drawRoundedRect(QRectF(right - 12 + dx, rect.top() + 4, 7, 5), 2.5, 2.5)
+            right -= 18
+        if muted and rect.width() > 90:
+            p.setPen(QColor("#ffd7a8"))
+            p.drawText(QRectF(right - 44, rect.top() + 1, 44, 12),
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "muted")
 
     def _paint_block(self, p: QPainter, rect: QRectF, colour: QColor, selected: bool) -> None:
         path = QPainterPath()
@@ -595,13 +628,17 @@ class TimelineView(QWidget):
             p.setPen(QColor("#eef2f7"))
             p.drawText(rect.adjusted(6, 1, -4, 0).toRect(), Qt.AlignmentFlag.AlignTop,
                        self._media_name(project, clip.media_id))
+            self._paint_clip_marks(p, rect, clip, False)
 
     def _paint_audio(self, p: QPainter, lane: Lane, project: Project) -> None:
         fps = float(project.timeline_fps())
         for clip in lane.track.clips:
             rect = self.clip_rect(lane, clip.start, clip.end)
-            self._paint_block(p, rect, theme.AUDIO_CLIP, self.selection == ("clip", clip.id))
+            silent = clip.muted or lane.track.muted
+            colour = QColor("#3b3f45") if silent else theme.AUDIO_CLIP
+            self._paint_block(p, rect, colour, self.selection == ("clip", clip.id))
             self._paint_waveform(p, rect.adjusted(1, 14, -1, -2), clip, fps)
+            self._paint_clip_marks(p, rect, clip, silent)
             p.setPen(QColor("#e6f4ec"))
             p.drawText(rect.adjusted(6, 1, -4, 0).toRect(), Qt.AlignmentFlag.AlignTop,
                        self._media_name(project, clip.media_id))
@@ -660,13 +697,18 @@ class TimelineView(QWidget):
         drag = self._drag
         if drag is not None and drag.item is not None and drag.mode != "scrub":
             kind = "fx" if isinstance(drag.item, Effect) else None
+            ghosts = [(drag.track_id, drag.start, drag.end)]
+            if isinstance(drag.item, Clip) and self.project is not None:
+                shift = (drag.start - drag.item.start, drag.end - drag.item.end)
+                ghosts += [(t.id, c.start + shift[0], c.end + shift[1])
+                           for t, c in self.project.linked(drag.item)]
             for lane in lanes:
-                if lane.track.id == drag.track_id and (lane.kind == kind or (
-                        kind is None and lane.kind in ("video", "audio"))):
-                    rect = self.clip_rect(lane, drag.start, drag.end)
-                    p.setBrush(QColor(255, 255, 255, 40))
-                    p.setPen(QPen(QColor("#ffffff"), 1, Qt.PenStyle.DashLine))
-                    p.drawRoundedRect(rect, 4, 4)
+                for track_id, start, end in ghosts:
+                    if lane.track.id == track_id and (lane.kind == kind or (
+                            kind is None and lane.kind in ("video", "audio"))):
+                        p.setBrush(QColor(255, 255, 255, 40))
+                        p.setPen(QPen(QColor("#ffffff"), 1, Qt.PenStyle.DashLine))
+                        p.drawRoundedRect(self.clip_rect(lane, start, end), 4, 4)
             if drag.snapped_at is not None:
                 x = self.x_of(drag.snapped_at)
                 p.setPen(QPen(QColor("#ffd54f"), 1))

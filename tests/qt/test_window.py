@@ -50,7 +50,8 @@ def test_import_analyse_place_play_seek(qtbot, window, tmp_path, testdata):
 
     window.media_bin.topLevelItem(0).setSelected(True)
     window.act["add_clip"].trigger()
-    assert len(window.session.project.clips()) == 1
+    # the picture on V1 and, linked to it, the clip's sound on A1
+    assert [t.kind for t, _ in window.session.project.clips()] == ["video", "audio"]
     faces = next(lane for lane in window.timeline.lanes() if lane.kind == "faces")
     assert faces.face_ids == (0,) and window.timeline.face_segments(faces)
 
@@ -77,11 +78,12 @@ def test_edit_split_trim_undo_redo_and_title(qtbot, window, astronaut_project):
     assert window.open_project(astronaut_project)
     session = window.session
     assert not window.isWindowModified()
-    [(track, clip)] = session.project.clips()
+    (track, clip), (sound_track, _) = session.project.clips()
     window.timeline.select(("clip", clip.id))
     window.controller.seek(30)
     window.act["split"].trigger()
     assert len(session.project.track(track.id).clips) == 2
+    assert len(session.project.track(sound_track.id).clips) == 2  # its sound is cut too
     assert window.isWindowModified()
     assert window.act["undo"].text() == "&Undo Split clip"
 
@@ -146,7 +148,7 @@ def test_export_and_failing_render(qtbot, window, tmp_path, astronaut_project):
     assert failing.status == "failed"
     qtbot.waitUntil(lambda: bool(error_texts(window)))
     assert all("\n" not in t for t in error_texts(window))
-    assert not window.session.dirty and len(window.session.project.clips()) == 1
+    assert not window.session.dirty and len(window.session.project.clips()) == 2
 
 
 def test_cancel_job_from_jobs_pane(qtbot, window, tmp_path, testdata):
@@ -169,7 +171,7 @@ def test_autosave_recovery_after_crash(qtbot, tmp_path, astronaut_project):
     first = MainWindow()
     qtbot.addWidget(first)
     first.open_project(folder)
-    [(_, clip)] = first.session.project.clips()
+    (_, clip), _sound = first.session.project.clips()
     first.timeline.select(("clip", clip.id))
     first.controller.seek(40)
     first.act["split"].trigger()
@@ -183,7 +185,7 @@ def test_autosave_recovery_after_crash(qtbot, tmp_path, astronaut_project):
     asked = answer(second, Yes)
     assert second.open_project(folder)
     assert asked == ["Recover unsaved changes?"]
-    assert len(second.session.project.clips()) == 2
+    assert len(second.session.project.clips()) == 4  # picture and sound, each split
     assert second.isWindowModified()
     answer(second, Discard)
 
