@@ -22,27 +22,56 @@ from deepstudio.models.faceswap.trainer import FaceSwapTrainer, TrainConfig
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = TrainConfig(dims={"e_ch": 16, "ae_dims": 64, "d_ch": 8}, batch_size=4, seed=0,
                      preview_every_s=1e9)
+EVAL_RATIO_LIMIT = 0.95
+
+
+def extract_facesets(testdata: Path, root: Path) -> tuple[Path, Path]:
+    """Facesets of the two swap clips (24 faces each, 64 px), made once under ``root``."""
+    few = FaceFilters(max_faces=24)
+    if not (root / "dst").is_dir():
+        extract_faceset(testdata / "swap_a.mp4", root / "src", "alice", size=64, filters=few)
+        extract_faceset(testdata / "swap_b.mp4", root / "dst", "bea", size=64, filters=few)
+    return root / "src", root / "dst"
 
 
 @pytest.fixture(scope="module")
 def facesets(testdata: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("facesets")
-    few = FaceFilters(max_faces=24)
-    extract_faceset(testdata / "swap_a.mp4", root / "src", "alice", size=64, filters=few)
-    extract_faceset(testdata / "swap_b.mp4", root / "dst", "bea", size=64, filters=few)
-    return root / "src", root / "dst"
+    return extract_facesets(testdata, tmp_path_factory.mktemp("facesets"))
+
+
+def _learning(folders: tuple[Path, Path], seed: int, model: Path,
+              learn: bool = True) -> dict[str, float]:
+    """Deterministic evaluation loss of each identity after 20 iterations, over the same
+    model untrained (same seed, same initial weights); ``ratio`` is the worse of the two."""
+    data = [identity_data(load_faceset(folder)) for folder in folders]
+    config = replace(CONFIG, resolution=32, learning_rate=3e-4 if learn else 0.0, seed=seed)
+    trainer = FaceSwapTrainer(model, data, config, device="cpu")
+    before = trainer.evaluate()
+    trainer.train(20)
+    after = trainer.evaluate()
+    ratios = {key: after[key] / before[key] for key in before}
+    return {"ratio": max(ratios.values()), **{f"ratio {k}": v for k, v in ratios.items()}}
+
+
+def measure_learning(seed: int, workdir: Path, testdata: Path, learn: bool = True) -> dict:
+    """The figures of :func:`_learning` (a probe of ``tests/learning_spread.py``)."""
+    folders = extract_facesets(testdata, workdir.parent / "facesets")
+    return _learning(folders, seed, workdir / "m.dsmodel", learn)
 
 
 def test_training_on_real_faces_reduces_the_loss(facesets: tuple[Path, Path],
                                                  tmp_path: Path) -> None:
-    data = [identity_data(load_faceset(folder)) for folder in facesets]
-    assert data[0].priorities.max() > 0.9  # eyes/mouth found from the stored landmarks
-    config = replace(CONFIG, resolution=32, learning_rate=3e-4)
-    trainer = FaceSwapTrainer(tmp_path / "m.dsmodel", data, config, device="cpu")
-    before = trainer.evaluate()
-    trainer.train(20)
-    after = trainer.evaluate()
-    assert all(after[k] < 0.85 * before[k] for k in before), (before, after)
+    """Both people's evaluation loss (fixed faces, no augmentation) falls against the same
+    model untrained.
+
+    Measured with ``python tests/learning_spread.py faceswap_real_faces`` (seeds 0-4 on 1
+    thread, native AVX-512): 0.845-0.909, sd 0.023; seeds 1-4 would have failed the old limit
+    of 0.85. Learning rate 0 measures exactly 1.000 (deterministic evaluation), so the limit,
+    0.95, sits midway between the worst trained run and a trainer that learns nothing."""
+    data = identity_data(load_faceset(facesets[0]))
+    assert data.priorities.max() > 0.9  # eyes/mouth found from the stored landmarks
+    figures = _learning(facesets, 0, tmp_path / "m.dsmodel")
+    assert figures["ratio"] < EVAL_RATIO_LIMIT, figures
 
 
 _CHILD = """

@@ -10,12 +10,17 @@ import torch
 
 from deepstudio.engine.train_lipsync import SpeakerFootage, build_lipsync_data, train_lipsync
 from deepstudio.errors import MediaError
+from deepstudio.models.checkpoint import ModelCard
 from deepstudio.models.lipsync.inference import LipSyncer
 from deepstudio.models.lipsync.mel import MEL_FLOOR
-from deepstudio.models.lipsync.trainer import LipSyncTrainConfig
+from deepstudio.models.lipsync.trainer import LipSyncTrainConfig, LipSyncTrainer
 from deepstudio.types import Progress
 
 FRAMES = 50  # two seconds of talk_b (25 fps)
+TRAIN_FRACTION = 0.8
+HELD_OUT_RATIO_LIMIT = 0.85
+TRAIN_RATIO_LIMIT = 0.85
+UPPER_ERROR_LIMIT = 37
 
 
 @pytest.fixture(autouse=True)
@@ -61,29 +66,60 @@ def test_video_without_audio_is_a_clear_error(testdata: Path, tmp_path: Path) ->
         build_lipsync_data([SpeakerFootage(testdata / "swap_a.mp4", end=10)], 64, tmp_path)
 
 
+def _train_tiny(seed: int, workdir: Path, testdata: Path, cache_dir: Path, learn: bool = True,
+                reports: list[Progress] | None = None) -> tuple[ModelCard, dict]:
+    """40 iterations on the first two seconds of talk_b (80 % trains, the rest is held out).
+
+    The figures compare the trained model's L1 on fixed windows with the same model untrained
+    (same seed, so the same initial weights): the held-out windows and the training windows."""
+    config = LipSyncTrainConfig(size=64, width=0.125, batch_size=2, lr=1e-3 if learn else 0.0,
+                                preview_every=1000, seed=seed)
+    footage = [SpeakerFootage(testdata / "talk_b.mp4", end=FRAMES)]
+    data, _ = build_lipsync_data(footage, 64, cache_dir=cache_dir)
+    train, held_out = data.split(TRAIN_FRACTION)
+    untrained = LipSyncTrainer(workdir / "untrained.dsmodel", config, torch.device("cpu"))
+    before = {"held_out": untrained.evaluate_l1(data, held_out),
+              "train": untrained.evaluate_l1(data, train)}
+    out = workdir / "talk_b.dsmodel"
+    card = train_lipsync(footage, out, config, iters=40, device="cpu",
+                         progress=None if reports is None else reports.append,
+                         train_fraction=TRAIN_FRACTION, cache_dir=cache_dir)
+    trained = LipSyncTrainer(out, config, torch.device("cpu"))
+    after = {"held_out": card.training_data["validation_l1"],
+             "train": trained.evaluate_l1(data, train)}
+    # the upper half comes from the input, so a trained model reproduces it closely
+    generated = LipSyncer(out, device="cpu").generate(data.faces[:8], data.faces[7::-1],
+                                                      data.mels[:8])
+    upper = np.abs(generated[:, :32].astype(int) - data.faces[:8, :32].astype(int)).mean()
+    figures = {"ratio": after["held_out"] / before["held_out"],
+               "train_ratio": after["train"] / before["train"], "upper_error": float(upper),
+               "held_out_l1": after["held_out"], "untrained_held_out_l1": before["held_out"]}
+    return card, figures
+
+
+def measure_learning(seed: int, workdir: Path, testdata: Path, learn: bool = True) -> dict:
+    """The figures of :func:`_train_tiny` (a probe of ``tests/learning_spread.py``)."""
+    return _train_tiny(seed, workdir, testdata, workdir.parent / "analysis-cache", learn)[1]
+
+
 def test_tiny_training_run_on_real_footage_reduces_the_loss(testdata: Path,
                                                             tmp_path: Path) -> None:
-    out = tmp_path / "talk_b.dsmodel"
-    config = LipSyncTrainConfig(size=64, width=0.125, batch_size=2, lr=1e-3,
-                                preview_every=1000)
+    """The trained model's L1 on held-out and on training windows, each against the same
+    model untrained (paired, deterministic windows; single-batch losses are too noisy).
+
+    Measured with ``python tests/learning_spread.py lipsync_real_footage`` (seeds 0-4 on
+    1 thread, native AVX-512; seeds 0-1 with the kernels capped to AVX2 and to SSE on 1 and 3
+    threads): held-out ratio 0.540-0.746, upper-half error 25.8-32.7. The same run with
+    learning rate 0 (BatchNorm statistics still adapt) measures 0.927 and 40.9, so the limits
+    (0.85, 37) sit about midway between the worst trained run and a trainer that learns
+    nothing. The old check (last single batch < 0.85 x the first) failed on another CPU.
+    """
     reports: list[Progress] = []
-    card = train_lipsync([SpeakerFootage(testdata / "talk_b.mp4", end=FRAMES)], out, config,
-                         iters=40, device="cpu", progress=reports.append, train_fraction=0.8,
-                         cache_dir=tmp_path)
-    assert card.iterations == 40
-    l1 = [entry["l1"] for entry in card.loss_history]
-    assert len(l1) == 4
-    # losses of single batches are noisy; the trend and the held-out frames both improve
-    assert l1[-1] < 0.85 * l1[0], l1
-    assert card.training_data["validation_l1"] < 0.85 * l1[0]
+    card, figures = _train_tiny(0, tmp_path, testdata, tmp_path, reports=reports)
+    assert card.iterations == 40 and len(card.loss_history) == 4
+    assert figures["ratio"] < HELD_OUT_RATIO_LIMIT, figures
+    assert figures["train_ratio"] < TRAIN_RATIO_LIMIT, figures
     assert card.training_data["footage"][0]["frames"] == FRAMES
     assert reports[-1].fraction == pytest.approx(1.0)
     assert any("iteration 40/40" in r.message for r in reports)
-
-    syncer = LipSyncer(out, device="cpu")
-    data, _ = build_lipsync_data([SpeakerFootage(testdata / "talk_b.mp4", end=8)], 64, tmp_path)
-    generated = syncer.generate(data.faces, data.faces[::-1], data.mels)
-    assert generated.shape == data.faces.shape
-    # the upper half comes from the input, so a trained model reproduces it closely
-    upper = np.abs(generated[:, :32].astype(int) - data.faces[:, :32].astype(int)).mean()
-    assert upper < 40
+    assert figures["upper_error"] < UPPER_ERROR_LIMIT, figures

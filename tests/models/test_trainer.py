@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from synth_faces import TINY_CONFIG, face_like_identities
 
 from deepstudio.errors import Cancelled
 from deepstudio.models import checkpoint
@@ -19,6 +20,9 @@ from deepstudio.models.faceswap.trainer import (
     run_with_oom_backoff,
 )
 from deepstudio.types import TrainProgress
+
+EVAL_RATIO_LIMIT = 0.93
+MOUTH_RATIO_LIMIT = 0.7
 
 
 def test_backoff_halves_the_batch_until_the_step_fits() -> None:
@@ -105,14 +109,57 @@ def test_resume_continues_iterations_and_optimizer(tiny_model: Path, identities:
         FaceSwapTrainer(tiny_model, identities[::-1], tiny_config, device="cpu")
 
 
-def test_training_reduces_the_loss(tmp_path: Path, identities: list[IdentityData],
-                                   tiny_config: TrainConfig) -> None:
-    trainer = FaceSwapTrainer(tmp_path / "m.dsmodel", identities,
-                              replace(tiny_config, learning_rate=5e-4), device="cpu")
+def _learning(seed: int, model: Path, learn: bool = True) -> dict[str, float]:
+    """Evaluation loss (fixed faces, no augmentation) after 20 iterations over the same model
+    untrained (same seed, same initial weights); ``ratio`` is the worse of the two people."""
+    config = replace(TINY_CONFIG, learning_rate=5e-4 if learn else 0.0, seed=seed)
+    trainer = FaceSwapTrainer(model, face_like_identities(), config, device="cpu")
     before = trainer.evaluate()
     trainer.train(20)
     after = trainer.evaluate()
-    assert all(after[k] < 0.85 * before[k] for k in before), (before, after)
+    ratios = {key: after[key] / before[key] for key in before}
+    return {"ratio": max(ratios.values()), **{f"ratio {k}": v for k, v in ratios.items()}}
+
+
+def measure_learning(seed: int, workdir: Path, testdata: Path, learn: bool = True) -> dict:
+    """The figures of :func:`_learning` (a probe of ``tests/learning_spread.py``)."""
+    return _learning(seed, workdir / "m.dsmodel", learn)
+
+
+def test_training_reduces_the_loss(tmp_path: Path) -> None:
+    """The worse person's evaluation loss after 20 iterations over the same model untrained.
+
+    Measured with ``python tests/learning_spread.py faceswap_synthetic`` over seeds 0-4 x
+    torch threads 1, 2, 3 (native AVX-512) plus seeds 0-4 with the kernels capped to AVX2 and
+    to SSE (25 runs): 0.747-0.833, median 0.777, sd 0.031. Learning rate 0 measures exactly
+    1.000 (the evaluation is deterministic). The limit, 0.93, is the worst run plus 3 sd."""
+    figures = _learning(0, tmp_path / "m.dsmodel")
+    assert figures["ratio"] < EVAL_RATIO_LIMIT, figures
+
+
+def _mouth_learning(architecture: str, seed: int, model: Path,
+                    learn: bool = True) -> dict[str, float]:
+    """Mean probe loss of the last 20 of 100 steps over the first 5 steps (a constant guess
+    stays at ~1.0); ``ratio`` is the worse of the two people."""
+    config = replace(TINY_CONFIG, architecture=architecture,
+                     learning_rate=1e-3 if learn else 0.0, seed=seed)
+    trainer = FaceSwapTrainer(model, face_like_identities(), config, device="cpu")
+    steps = [trainer._train_step(8) for _ in range(100)]
+    ratios = {name: np.mean([s[f"mouth/{name}"] for s in steps[-20:]])
+              / np.mean([s[f"mouth/{name}"] for s in steps[:5]]) for name in ("a", "b")}
+    return {"ratio": float(max(ratios.values())),
+            **{f"ratio {k}": float(v) for k, v in ratios.items()}}
+
+
+def measure_mouth_df(seed: int, workdir: Path, testdata: Path, learn: bool = True) -> dict:
+    """The figures of :func:`_mouth_learning` for DF (a probe of ``tests/learning_spread.py``)."""
+    return _mouth_learning("df", seed, workdir / "m.dsmodel", learn)
+
+
+def measure_mouth_liae(seed: int, workdir: Path, testdata: Path, learn: bool = True) -> dict:
+    """The figures of :func:`_mouth_learning` for LIAE (a probe of
+    ``tests/learning_spread.py``)."""
+    return _mouth_learning("liae", seed, workdir / "m.dsmodel", learn)
 
 
 @pytest.mark.parametrize("architecture", ["df", "liae"])
@@ -120,14 +167,15 @@ def test_the_shared_code_learns_the_mouth_opening(tmp_path: Path, identities: li
                                                   tiny_config: TrainConfig,
                                                   architecture: str) -> None:
     """One probe reads both people's mouth opening from the shared code; it learns, and
-    data without measured openings trains without it."""
-    config = replace(tiny_config, architecture=architecture, learning_rate=1e-3)
-    trainer = FaceSwapTrainer(tmp_path / "m.dsmodel", identities, config, device="cpu")
-    steps = [trainer._train_step(8) for _ in range(100)]
-    for name in ("a", "b"):
-        first = np.mean([s[f"mouth/{name}"] for s in steps[:5]])
-        last = np.mean([s[f"mouth/{name}"] for s in steps[-20:]])
-        assert last < 0.7 * first, (name, first, last)  # a constant guess stays at ~1.0
+    data without measured openings trains without it.
+
+    Means of 20 and of 5 steps, not single batches. Measured (``python
+    tests/learning_spread.py faceswap_mouth_df faceswap_mouth_liae``): DF 0.465 (seed 0,
+    1 thread), LIAE 0.390 / 0.414 (seed 0, 1 / 2 threads); the limit 0.7 leaves 0.24. The
+    full grid (5 seeds x 3 thread counts x 3 instruction sets) has not been run yet."""
+    figures = _mouth_learning(architecture, 0, tmp_path / "m.dsmodel")
+    assert figures["ratio"] < MOUTH_RATIO_LIMIT, figures
+    config = replace(tiny_config, architecture=architecture)
     unmeasured = [replace(d, mouth_open=None) for d in identities]
     plain = FaceSwapTrainer(tmp_path / "p.dsmodel", unmeasured, config, device="cpu")
     assert not any(k.startswith("mouth/") for k in plain._train_step(4))

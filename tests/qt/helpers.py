@@ -25,5 +25,11 @@ def error_texts(window: MainWindow) -> list[str]:
             if box.isVisible()]
 
 
+UI_WAIT_MS = 30_000
+"""How long a test waits for the window to show what already happened (a finished job's row,
+a status line): a hang guard, not a speed limit, so generous for a loaded machine where queued
+signals may take seconds to arrive (pytest-qt's own default is 5 s)."""
+
+
 def wait_job(qtbot, job, timeout_ms: int = 60_000) -> None:
     qtbot.waitUntil(lambda: job.finished, timeout=timeout_ms)

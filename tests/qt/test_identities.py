@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from helpers import wait_job
+from helpers import UI_WAIT_MS, wait_job
 from PySide6.QtCore import Qt
 
 from deepstudio.core.consent import valid_consent
@@ -104,7 +104,7 @@ def test_extract_faceset_from_identity_shows_grid(qtbot, window, tmp_path, testd
     wait_job(qtbot, job, 60_000)
     assert job.status == "done", job.error
     view = window.people.facesets
-    qtbot.waitUntil(lambda: view.folder == job.result.path)
+    qtbot.waitUntil(lambda: view.folder == job.result.path, timeout=UI_WAIT_MS)
     info = job.result
     assert info.faces > 10 and view.face_count() == info.faces
     assert view.grid.item(0).icon().availableSizes()  # a real thumbnail, not a blank

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import wait_job
+from helpers import UI_WAIT_MS, wait_job
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QMessageBox
 
@@ -72,7 +72,7 @@ def test_training_refused_then_consent_train_stop_resume(qtbot, window, two_face
     assert not panel.start_button.isEnabled() and not panel.name.isEnabled()
     qtbot.waitUntil(lambda: (train_figures(job) or train_figures_zero()).iteration >= 2,
                     timeout=60_000)
-    qtbot.waitUntil(lambda: panel.figures["iteration"].text().endswith("/ 400"), timeout=2000)
+    qtbot.waitUntil(lambda: panel.figures["iteration"].text().endswith("/ 400"), timeout=UI_WAIT_MS)
     assert float(panel.figures["speed"].text()) > 0
     assert panel.curves and all(len(c) >= 1 for c in panel.curves.values())
     assert any(name.startswith("loss/") for name in panel.curves)
@@ -82,7 +82,8 @@ def test_training_refused_then_consent_train_stop_resume(qtbot, window, two_face
     wait_job(qtbot, job, 30_000)
     assert job.status == "done" and job.result.cancelled, job.error
     stopped_at = job.result.iterations
-    qtbot.waitUntil(lambda: panel.status.text().startswith("Stopped at iteration"))
+    qtbot.waitUntil(lambda: panel.status.text().startswith("Stopped at iteration"),
+                    timeout=UI_WAIT_MS)
     model_dir = two_faceset_project / "models" / "kai_to_tess.dsmodel"
     assert (model_dir / "card.json").is_file()
     assert panel.start_button.text() == "Resume" and panel.start_button.isEnabled()
@@ -92,7 +93,7 @@ def test_training_refused_then_consent_train_stop_resume(qtbot, window, two_face
     wait_job(qtbot, resumed, 60_000)
     assert resumed.status == "done" and not resumed.result.cancelled, resumed.error
     assert resumed.result.iterations == stopped_at + 1
-    qtbot.waitUntil(lambda: panel.status.text().startswith("Finished: "))
+    qtbot.waitUntil(lambda: panel.status.text().startswith("Finished: "), timeout=UI_WAIT_MS)
     assert panel.preview.source is not None  # the final preview grid
     [model] = session.project.models.values()
     assert model.kind == "faceswap" and model.name == "kai_to_tess"
@@ -174,7 +175,8 @@ def test_lipsync_training_from_a_speakers_face_track(qtbot, window, tmp_path: Pa
     assert job is not None and job.kind == "train" and not panel.kind.isEnabled()
     wait_job(qtbot, job, 120_000)
     assert job.status == "done" and not job.result.cancelled, job.error
-    qtbot.waitUntil(lambda: panel.status.text().startswith("Finished: 3 iterations"))
+    qtbot.waitUntil(lambda: panel.status.text().startswith("Finished: 3 iterations"),
+                    timeout=UI_WAIT_MS)
     assert panel.figures["iteration"].text() == "3 / 3"
     assert panel.curves and panel.preview.source is not None
     [model] = window.session.project.models.values()

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import answer, error_texts, wait_job
+from helpers import UI_WAIT_MS, answer, error_texts, wait_job
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -45,7 +45,7 @@ def test_import_analyse_place_play_seek(qtbot, window, tmp_path, testdata):
     job = window.analyse(media_id)
     wait_job(qtbot, job)
     assert job.status == "done"
-    qtbot.waitUntil(lambda: media_id in window._spans)
+    qtbot.waitUntil(lambda: media_id in window._spans, timeout=UI_WAIT_MS)
     assert window.media_bin.topLevelItem(0).text(4) == "1 face"
 
     window.media_bin.topLevelItem(0).setSelected(True)
@@ -139,14 +139,15 @@ def test_export_and_failing_render(qtbot, window, tmp_path, astronaut_project):
     assert job.status == "done", job.error
     info = probe(output)
     assert info.frame_count == 30 and info.has_audio
-    qtbot.waitUntil(lambda: window.jobs_pane.row_of(job.id)[0].text(1) == "Done")
+    qtbot.waitUntil(lambda: window.jobs_pane.row_of(job.id)[0].text(1) == "Done",
+                    timeout=UI_WAIT_MS)
 
     blocker = tmp_path / "file"
     blocker.write_text("x")
     failing = window.start_render(blocker / "out.mp4", RenderSettings())
     wait_job(qtbot, failing)
     assert failing.status == "failed"
-    qtbot.waitUntil(lambda: bool(error_texts(window)))
+    qtbot.waitUntil(lambda: bool(error_texts(window)), timeout=UI_WAIT_MS)
     assert all("\n" not in t for t in error_texts(window))
     assert not window.session.dirty and len(window.session.project.clips()) == 2
 
@@ -155,12 +156,13 @@ def test_cancel_job_from_jobs_pane(qtbot, window, tmp_path, testdata):
     window.create_project(tmp_path / "C.dstudio", "C")
     [media_id] = window.import_files([testdata / "talk_long_a.mp4"])
     job = window.analyse(media_id)
-    qtbot.waitUntil(lambda: job.status == "running" and job.fraction > 0, timeout=20_000)
+    qtbot.waitUntil(lambda: job.status == "running" and job.fraction > 0, timeout=60_000)
     cancel = window.jobs_pane.row_of(job.id)[2]
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
-    wait_job(qtbot, job, 3000)
+    wait_job(qtbot, job, UI_WAIT_MS)
     assert job.status == "cancelled"
-    qtbot.waitUntil(lambda: window.jobs_pane.row_of(job.id)[0].text(1) == "Cancelled")
+    qtbot.waitUntil(lambda: window.jobs_pane.row_of(job.id)[0].text(1) == "Cancelled",
+                    timeout=UI_WAIT_MS)
     assert window.media_bin.topLevelItem(0).text(4) == "cancelled"
     assert not error_texts(window)
 
