@@ -23,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 COMMAND_MODULES = (
     "deepstudio.cli.gui",
     "deepstudio.cli.project",
+    "deepstudio.cli.probe",
     "deepstudio.cli.analyze",
     "deepstudio.cli.render",
     "deepstudio.cli.consent",

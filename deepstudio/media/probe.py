@@ -105,8 +105,8 @@ def probe(path: str | Path, *, require_video: bool = False) -> MediaInfo:
     path = check_readable_file(path)
     with open_container(path) as container:
         audio = [
-            AudioStreamInfo(s.index, s.codec_context.name, s.codec_context.sample_rate or 0,
-                            s.codec_context.channels or 0)
+            AudioStreamInfo(s.index, _codec(s, path).name, _codec(s, path).sample_rate or 0,
+                            _codec(s, path).channels or 0)
             for s in container.streams.audio
         ]
         duration = container.duration / av.time_base if container.duration else 0.0
@@ -119,6 +119,7 @@ def probe(path: str | Path, *, require_video: bool = False) -> MediaInfo:
             return MediaInfo(path, fmt, duration, False, audio=audio,
                              content_hash=content_hash(path))
         stream = container.streams.video[0]
+        _codec(stream, path)
         if require_video and (fmt in IMAGE_FORMATS or (stream.codec_context.name in IMAGE_CODECS
                               and (stream.frames or 0) <= 1)):
             raise MediaError("is a still image, not a video", path)
@@ -149,6 +150,14 @@ def probe(path: str | Path, *, require_video: bool = False) -> MediaInfo:
         frame_pts=pts, time_base=time_base, max_keyframe_gap=_max_keyframe_gap(pts, keyframes),
         keyframes=keyframes,
     )
+
+
+def _codec(stream, path: Path):
+    """The stream's codec context; MediaError when the header describes no codec at all."""
+    if stream.codec_context is None:
+        raise MediaError(f"{stream.type} stream #{stream.index} has no codec parameters "
+                         "(corrupt header)", path)
+    return stream.codec_context
 
 
 def _demux_timestamps(container, stream, path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -193,8 +202,9 @@ def _frame_rate(pts: np.ndarray, time_base: Fraction,
     intervals = np.diff(pts).astype(np.float64)
     median = float(np.median(intervals))
     deviating = np.abs(intervals - median) > VFR_TOLERANCE * median
-    # A handful of odd intervals (an edit point, a dropped frame) does not make a file VFR.
-    is_vfr = bool(deviating.mean() > 0.02)
+    # A handful of odd intervals (an edit point, a dropped frame, the last frame of a clip
+    # trimmed by stream copy) does not make a file VFR, not even a short one.
+    is_vfr = bool(deviating.sum() > 1 and deviating.mean() > 0.02)
     if is_vfr:
         mean_interval_s = float((pts[-1] - pts[0]) * time_base) / (pts.size - 1)
         return _snap_rate(1.0 / mean_interval_s), True
