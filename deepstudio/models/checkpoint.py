@@ -45,6 +45,11 @@ WEIGHTS = "model.safetensors"
 OPTIMIZER = "optimizer.safetensors"
 TRAIN_STATE = "train_state.json"
 BACKUP_DIR = "previous"
+MAX_PARAMETERS = 2_000_000_000
+"""Parameters and buffers of the largest network a card may describe (8 GB of float32; the
+published Wav2Lip has 36 million)."""
+MAX_CARD_BYTES = 16 * 2**20
+"""A card is a few KiB (a long loss history: some hundred); a larger file is not read."""
 
 _ARCHITECTURES: dict[str, type[nn.Module]] = {}
 _NAME_RE = re.compile(r"^([a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*$")
@@ -235,10 +240,12 @@ def load_card(model_dir: str | Path) -> ModelCard:
         raise ModelFileError("model folder not found", model_dir)
     path = model_dir / CARD
     try:
+        if path.stat().st_size > MAX_CARD_BYTES:
+            raise ModelFileError(f"model card is too large ({path.stat().st_size:,} bytes)", path)
         data = json.loads(path.read_bytes())
     except FileNotFoundError as exc:
         raise ModelFileError("model card is missing", path) from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ModelFileError(f"model card is unreadable or not JSON ({exc})", path) from exc
     return ModelCard.from_json(data, path)
 
@@ -269,12 +276,22 @@ def _read_tensors(model_dir: Path, card: ModelCard, name: str) -> dict[str, torc
 
 
 def build_model(card: ModelCard, path: Path) -> nn.Module:
-    """Construct the (untrained) network a card describes."""
+    """Construct the (untrained) network a card describes.
+
+    The card comes from a file, so it is built on the meta device first (shapes, no memory)
+    and refused beyond :data:`MAX_PARAMETERS`: absurd settings never allocate."""
     cls = architecture_class(card.architecture, path)
     try:
+        with torch.device("meta"):
+            shapes = cls(**card.kwargs)
+        count = sum(t.numel() for t in (*shapes.parameters(), *shapes.buffers()))
+        if count > MAX_PARAMETERS:
+            raise ModelFileError(f"card describes a {card.architecture} network of {count:,} "
+                                 f"values (at most {MAX_PARAMETERS:,} are loaded)", path)
         return cls(**card.kwargs)
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"invalid settings for {card.architecture}: {exc}", path) from exc
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+        raise ModelFileError(f"invalid settings for {card.architecture}: "
+                             f"{str(exc).splitlines()[0][:200]}", path) from exc
 
 
 def load_model(model_dir: str | Path,

@@ -36,6 +36,11 @@ PROJECT_FILE = "project.json"
 AUTOSAVE_FILE = "project.autosave.json"
 BACKUP_COUNT = 5
 SUBFOLDERS = ("cache", "facesets", "models", "jobs", "renders")
+MAX_PROJECT_BYTES = 64 * 2**20
+"""Far above any real project (thousands of clips and keyframes take a few MiB); a larger
+file is refused before it is read, so a hostile one cannot make loading eat the memory."""
+_HASH_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+"""What a content hash may look like: it becomes part of cache file names."""
 
 __all__ = [
     "SCHEMA_VERSION", "ProjectPaths", "create_project", "discard_autosave", "load_project",
@@ -157,6 +162,10 @@ def _migrate(data: dict[str, Any], path: Path) -> dict[str, Any]:
 def _read_document(path: Path) -> tuple[bytes, dict[str, Any]]:
     """Raw bytes and parsed top-level dict of a project file, with a known schema_version."""
     try:
+        size = path.stat().st_size
+        if size > MAX_PROJECT_BYTES:
+            raise ProjectError(f"too large to be a project ({size / 2**20:.0f} MiB; a project "
+                               f"file holds at most {MAX_PROJECT_BYTES // 2**20} MiB)", path)
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ProjectError("not found", path) from None
@@ -169,6 +178,8 @@ def _read_document(path: Path) -> tuple[bytes, dict[str, Any]]:
     except json.JSONDecodeError as exc:
         raise ProjectError(f"corrupt ({exc.msg} at line {exc.lineno} column {exc.colno})",
                            path) from None
+    except RecursionError:
+        raise ProjectError("corrupt (nested too deeply)", path) from None
     if not isinstance(data, dict):
         raise ProjectError("corrupt (not a JSON object)", path)
     version = data.get("schema_version")
@@ -184,10 +195,42 @@ def _decode(path: Path) -> Project:
     _, data = _read_document(path)
     data = _migrate(data, path)
     try:
-        return Project.from_dict(data)
-    except (KeyError, TypeError, ValueError) as exc:
+        project = Project.from_dict(data)
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:
         problem = f"missing field {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
         raise ProjectError(f"invalid project ({problem})", path) from None
+    _check_untrusted_fields(project, path)
+    return project
+
+
+def _check_untrusted_fields(project: Project, path: Path) -> None:
+    """Refuse what DeepStudio never writes and a hand-made file could use to reach outside
+    the project: a content hash that could not be a file name (it names cache files), and a relative
+    path that climbs more than one folder up (:meth:`ProjectPaths.store_path` keeps such
+    paths absolute). Absolute paths stay allowed: footage elsewhere is stored that way, and
+    it is only ever read."""
+    for media in project.media.values():
+        if not _HASH_RE.match(media.content_hash):
+            raise ProjectError(f"invalid project (media {media.id}: content hash "
+                               f"{media.content_hash[:80]!r} is not a hash)", path)
+    stored = [("media", m.id, m.path) for m in project.media.values()]
+    stored += [("model", m.id, m.path) for m in project.models.values()]
+    for kind, item_id, stored_path in stored:
+        if not Path(stored_path).is_absolute() and PurePosixPath(stored_path).parts.count(
+                "..") > 1:
+            raise ProjectError(f"invalid project ({kind} {item_id}: path {stored_path[:200]!r} "
+                               "climbs out of the project's folder)", path)
+
+
+def check_folders_inside(paths: ProjectPaths) -> None:
+    """Refuse a project whose own file or folders are links leading out of it: saving,
+    caching, training and rendering would write through them to wherever they point."""
+    root = paths.folder.resolve()
+    for name in (PROJECT_FILE, *SUBFOLDERS):
+        entry = paths.folder / name
+        if entry.is_symlink() and not entry.resolve().is_relative_to(root):
+            raise ProjectError(f"{name} is a link to {entry.resolve()}, outside the project; "
+                               "DeepStudio does not write through it", paths.folder)
 
 
 def load_project(folder: str | Path) -> Project:
@@ -195,6 +238,7 @@ def load_project(folder: str | Path) -> Project:
     paths = ProjectPaths(folder)
     if not paths.project_file.is_file():
         raise ProjectError("not a DeepStudio project (no project.json)", paths.folder)
+    check_folders_inside(paths)
     return _decode(paths.project_file)
 
 
@@ -241,6 +285,7 @@ def save_project(project: Project, folder: str | Path, *,
     new folder's terms. Refuses (ProjectError) to overwrite a project.json it cannot read.
     """
     paths = ProjectPaths(folder)
+    check_folders_inside(paths)
     text = dumps_json(_rebased(project, paths, None if from_folder is None else Path(from_folder)))
     current: bytes | None = None
     if paths.project_file.exists():

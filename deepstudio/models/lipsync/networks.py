@@ -41,8 +41,8 @@ class LipSyncArch:
     width: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.size < 64 or self.size % 32:
-            raise ValueError(f"face size must be a multiple of 32 and at least 64, got {self.size}")
+        if not 64 <= self.size <= 512 or self.size % 32:
+            raise ValueError(f"face size must be a multiple of 32 in 64-512, got {self.size}")
         if not 0.05 <= self.width <= 4:
             raise ValueError(f"width must be between 0.05 and 4, got {self.width}")
 
