@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from deepstudio.errors import ModelFileError
+from deepstudio.models.device import Compute, as_compute
 from deepstudio.persistence.atomic import atomic_write_bytes
 
 FORMAT_VERSION = 1
@@ -294,9 +295,10 @@ def build_model(card: ModelCard, path: Path) -> nn.Module:
                              f"{str(exc).splitlines()[0][:200]}", path) from exc
 
 
-def load_model(model_dir: str | Path,
-               device: torch.device | str = "cpu") -> tuple[nn.Module, ModelCard]:
-    """Build the network a folder describes and load its verified weights (eval mode)."""
+def load_model(model_dir: str | Path, device: str | torch.device | Compute = "cpu"
+               ) -> tuple[nn.Module, ModelCard]:
+    """Build the network a folder describes and load its verified weights (eval mode) onto
+    ``device``, whatever device saved them (weights are stored as CPU fp32 tensors)."""
     model_dir = Path(model_dir)
     card = load_card(model_dir)
     model = build_model(card, model_dir / CARD)
@@ -307,7 +309,7 @@ def load_model(model_dir: str | Path,
         first = str(exc).strip().splitlines()[0]
         raise ModelFileError(f"weights do not fit {card.architecture} ({first})",
                              model_dir / WEIGHTS) from exc
-    return model.to(device).eval(), card
+    return as_compute(device).module(model).eval(), card
 
 
 def load_train_state(model_dir: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -11,9 +11,10 @@ import torch
 
 from deepstudio.errors import Cancelled, ModelFileError
 from deepstudio.models.checkpoint import load_card, load_model, load_train_state
+from deepstudio.models.device import Compute
 from deepstudio.models.lipsync.dataset import LipSyncData, sample_batch, vary_voice
 from deepstudio.models.lipsync.inference import LipSyncer
-from deepstudio.models.lipsync.networks import LipSyncModel
+from deepstudio.models.lipsync.networks import SYNC_FRAMES, LipSyncModel
 from deepstudio.models.lipsync.trainer import LipSyncTrainConfig, LipSyncTrainer
 from deepstudio.types import Progress
 
@@ -178,3 +179,43 @@ def test_mouth_weights_peak_on_the_template_mouth_and_average_one() -> None:
     assert (row, col) in {(43, 31), (43, 32), (44, 31), (44, 32)}  # (0.5, 0.685) of 64 px
     assert float(w[10, 5]) < float(w.max()) / 3  # forehead and cheeks count far less
     assert torch.allclose(mouth_weights(64, 0.0, torch.device("cpu")), torch.ones(1, 1, 64, 64))
+
+
+def test_out_of_memory_halves_the_windows_under_autocast_and_resume_keeps_the_size(
+        tmp_path: Path) -> None:
+    """The CUDA path's structure on the CPU: bf16 autocast, an injected OutOfMemoryError in
+    the generator, training going on with half the windows, the size surviving a resume."""
+    out = tmp_path / "speaker.dsmodel"
+    config = replace(TINY, batch_size=4)
+    trainer = LipSyncTrainer(out, config, Compute.choose("cpu", "bf16"))
+    real = trainer.model.generator.forward_with_audio
+
+    def generator_with_little_memory(faces: torch.Tensor, mels: torch.Tensor):
+        if faces.shape[0] > 2 * SYNC_FRAMES:
+            raise torch.OutOfMemoryError("CUDA out of memory (injected)")
+        return real(faces, mels)
+
+    trainer.model.generator.forward_with_audio = generator_with_little_memory
+    card = trainer.train(_data(), 3)
+    assert card.iterations == 3 and trainer.batch_size == 2
+    assert load_train_state(out)[1]["batch_size"] == 2
+    assert LipSyncTrainer(out, config, "cpu").batch_size == 2
+
+
+def test_generation_splits_a_batch_that_runs_out_of_memory(tmp_path: Path) -> None:
+    out = tmp_path / "speaker.dsmodel"
+    LipSyncTrainer(out, TINY, "cpu").save()
+    data = _data()
+    expected = LipSyncer(out, "cpu", batch_size=8).generate(data.faces[:7], data.faces[7:14],
+                                                            data.mels[:7])
+    syncer = LipSyncer(out, "cpu", batch_size=8)
+    real = syncer._forward
+
+    def little_memory(faces: torch.Tensor, mels: torch.Tensor) -> torch.Tensor:
+        if faces.shape[0] > 3:
+            raise torch.OutOfMemoryError("CUDA out of memory (injected)")
+        return real(faces, mels)
+
+    syncer._forward = little_memory
+    got = syncer.generate(data.faces[:7], data.faces[7:14], data.mels[:7])
+    assert syncer.batch_size == 2 and np.array_equal(got, expected)

@@ -12,13 +12,8 @@ from synth_faces import TINY_CONFIG, face_like_identities
 
 from deepstudio.errors import Cancelled
 from deepstudio.models import checkpoint
-from deepstudio.models.faceswap.trainer import (
-    FaceSwapTrainer,
-    IdentityData,
-    TrainConfig,
-    is_out_of_memory,
-    run_with_oom_backoff,
-)
+from deepstudio.models.device import is_out_of_memory, run_with_oom_backoff
+from deepstudio.models.faceswap.trainer import FaceSwapTrainer, IdentityData, TrainConfig
 from deepstudio.types import TrainProgress
 
 EVAL_RATIO_LIMIT = 0.93
@@ -57,14 +52,14 @@ def test_backoff_reraises_other_errors_and_oom_at_batch_one() -> None:
 def test_trainer_survives_an_injected_oom_with_a_smaller_batch(
         tmp_path: Path, identities: list[IdentityData], tiny_config: TrainConfig) -> None:
     trainer = FaceSwapTrainer(tmp_path / "m.dsmodel", identities, tiny_config, device="cpu")
-    real_forward = trainer.net.forward_with_code
+    real_forward = trainer._forward
 
     def forward_with_little_memory(faces: torch.Tensor, identity: int):
-        if trainer.net.training and faces.shape[0] > 2:
+        if faces.shape[0] > 2:
             raise torch.OutOfMemoryError("CUDA out of memory (injected)")
         return real_forward(faces, identity)
 
-    trainer.net.forward_with_code = forward_with_little_memory
+    trainer._forward = forward_with_little_memory
     result = trainer.train(2)
     assert (result.iterations, result.batch_size) == (2, 2)
     _, state = checkpoint.load_train_state(tmp_path / "m.dsmodel")

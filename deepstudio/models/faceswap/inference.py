@@ -13,28 +13,43 @@ import numpy as np
 import torch
 
 from deepstudio.models.checkpoint import load_model
-from deepstudio.models.device import autocast, pick_device, place_images, place_module
+from deepstudio.models.device import Compute, activation_bytes, as_compute, map_batches
 from deepstudio.models.faceswap.networks import FaceSwapNet
 
 DEFAULT_BATCH = 16
+"""Faces per inference batch where device memory does not size it (the CPU)."""
 
 
-def prepare_faces(faces: np.ndarray, resolution: int) -> np.ndarray:
-    """uint8 (N, S, S, 3) RGB -> float32 (N, 3, R, R) in [0, 1], resized to the model's R."""
+def resize_faces(faces: np.ndarray, resolution: int) -> np.ndarray:
+    """uint8 (N, S, S, 3) RGB -> uint8 (N, R, R, 3), resized to the model's R."""
     faces = np.asarray(faces)
     if faces.ndim != 4 or faces.shape[3] != 3 or faces.shape[1] != faces.shape[2]:
         raise ValueError(f"faces must be (N, S, S, 3) uint8, not {faces.shape}")
-    if faces.shape[1] != resolution:
-        interp = cv2.INTER_AREA if faces.shape[1] > resolution else cv2.INTER_CUBIC
-        faces = np.stack([cv2.resize(f, (resolution, resolution), interpolation=interp)
-                          for f in faces]) if len(faces) else faces[:, :resolution, :resolution]
-    return np.ascontiguousarray(faces.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+    if faces.shape[1] == resolution:
+        return faces
+    if not len(faces):
+        return faces[:, :resolution, :resolution]
+    interp = cv2.INTER_AREA if faces.shape[1] > resolution else cv2.INTER_CUBIC
+    return np.stack([cv2.resize(f, (resolution, resolution), interpolation=interp)
+                     for f in faces])
 
 
-def finish_faces(face: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Network outputs (N, 3, R, R), (N, 1, R, R) -> uint8 (N, S, S, 3), float32 (N, S, S)."""
+def prepare_faces(faces: np.ndarray, resolution: int) -> np.ndarray:
+    """uint8 (N, S, S, 3) RGB -> float32 (N, 3, R, R) in [0, 1] (the ONNX graph's input)."""
+    resized = resize_faces(faces, resolution)
+    return np.ascontiguousarray(resized.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+
+
+def outputs_to_images(face: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Network outputs float (N, 3, R, R), (N, 1, R, R) -> uint8 (N, R, R, 3), float32
+    (N, R, R) in [0, 1]."""
     faces = np.clip(np.rint(face.transpose(0, 2, 3, 1) * 255), 0, 255).astype(np.uint8)
-    masks = np.clip(mask[:, 0], 0, 1).astype(np.float32)
+    return faces, np.clip(mask[:, 0], 0, 1).astype(np.float32)
+
+
+def finish_faces(faces: np.ndarray, masks: np.ndarray,
+                 size: int) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (N, R, R, 3) faces and float32 (N, R, R) masks resized to the callers' S."""
     if faces.shape[1] != size:
         faces = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_CUBIC)
                           for f in faces]) if len(faces) else faces.reshape(0, size, size, 3)
@@ -53,16 +68,26 @@ def identity_index(identities: list[str], identity: str | int) -> int:
 
 
 class FaceSwapper:
-    """A loaded swap model: ``swap(faces, to_identity)`` on batches of aligned faces."""
+    """A loaded swap model: ``swap(faces, to_identity)`` on batches of aligned faces.
 
-    def __init__(self, model_dir: str | Path, device: str = "auto",
-                 batch_size: int = DEFAULT_BATCH) -> None:
-        self.device = pick_device(device)
-        net, self.card = load_model(model_dir)
+    ``device`` is a device name or a :class:`Compute` (precision, compile); ``batch_size``
+    None sizes batches by the free device memory (:data:`DEFAULT_BATCH` on the CPU). A batch
+    that runs out of device memory is split and retried.
+    """
+
+    def __init__(self, model_dir: str | Path, device: str | Compute = "auto",
+                 batch_size: int | None = None) -> None:
+        self.compute = as_compute(device)
+        net, self.card = load_model(model_dir, self.compute)
         if not isinstance(net, FaceSwapNet):
             raise ValueError(f"{model_dir}: {self.card.architecture} is not a face-swap model")
-        self.net = place_module(net, self.device).eval()
-        self.batch_size = batch_size
+        self.net = net
+        self._forward = self.compute.compiled(net)
+        self.batch_size = batch_size or self._memory_batch()
+
+    @property
+    def device(self) -> torch.device:
+        return self.compute.device
 
     @property
     def identities(self) -> list[str]:
@@ -71,6 +96,15 @@ class FaceSwapper:
     @property
     def resolution(self) -> int:
         return self.net.resolution
+
+    def _memory_batch(self) -> int:
+        def per_face() -> int:
+            r = self.resolution
+            with self.compute.autocast():
+                return activation_bytes(self.net, self.compute.images(torch.zeros(1, 3, r, r)),
+                                        0)
+
+        return self.compute.inference_batch(per_face, DEFAULT_BATCH)
 
     @torch.no_grad()
     def swap(self, faces: np.ndarray, to_identity: str | int) -> tuple[np.ndarray, np.ndarray]:
@@ -81,15 +115,19 @@ class FaceSwapper:
         """
         index = identity_index(self.identities, to_identity)
         size = np.asarray(faces).shape[1] if np.asarray(faces).ndim == 4 else 0
-        inputs = prepare_faces(faces, self.resolution)
-        out_faces, out_masks = [], []
-        for start in range(0, len(inputs), self.batch_size):
-            batch = place_images(torch.from_numpy(inputs[start:start + self.batch_size]),
-                                 self.device)
-            with autocast(self.device):
-                face, mask = self.net(batch, index)
-            out_faces.append(face.float().cpu().numpy())
-            out_masks.append(mask.float().cpu().numpy())
-        if not out_faces:
+        inputs = resize_faces(faces, self.resolution)
+
+        def run(part: slice) -> tuple[np.ndarray, np.ndarray]:
+            batch = self.compute.images_from_uint8(inputs[part])
+            with self.compute.autocast():
+                face, mask = self._forward(batch, index)
+            face_u8 = face.float().clamp_(0, 1).mul_(255).round_().byte()
+            return (face_u8.permute(0, 2, 3, 1).cpu().numpy(),
+                    mask.float()[:, 0].clamp_(0, 1).cpu().numpy())
+
+        parts, self.batch_size = map_batches(run, len(inputs), self.batch_size,
+                                             self.compute.release_memory)
+        if not parts:
             return np.zeros((0, size, size, 3), np.uint8), np.zeros((0, size, size), np.float32)
-        return finish_faces(np.concatenate(out_faces), np.concatenate(out_masks), size)
+        return finish_faces(np.concatenate([p[0] for p in parts]),
+                            np.concatenate([p[1] for p in parts]), size)

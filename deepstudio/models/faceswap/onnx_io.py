@@ -21,6 +21,7 @@ from deepstudio.models.checkpoint import card_sha256, load_model
 from deepstudio.models.faceswap.inference import (
     finish_faces,
     identity_index,
+    outputs_to_images,
     prepare_faces,
 )
 from deepstudio.models.faceswap.networks import FaceSwapNet, SwapDirection
@@ -80,4 +81,4 @@ class OnnxFaceSwapper:
         size = np.asarray(faces).shape[1]
         face, mask = self.session.run(["face", "mask"],
                                       {"faces": prepare_faces(faces, self.resolution)})
-        return finish_faces(face, mask, size)
+        return finish_faces(*outputs_to_images(face, mask), size)

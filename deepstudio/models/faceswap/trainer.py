@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import cv2
 import numpy as np
@@ -27,12 +27,10 @@ from torch.nn import functional as F
 from deepstudio.errors import Cancelled, ModelFileError
 from deepstudio.models import checkpoint
 from deepstudio.models.device import (
-    autocast,
-    autocast_dtype,
+    Compute,
+    as_compute,
     default_resolution,
-    pick_device,
-    place_images,
-    place_module,
+    run_with_oom_backoff,
 )
 from deepstudio.models.faceswap import losses
 from deepstudio.models.faceswap.augment import AugmentSettings, augment_batch
@@ -44,9 +42,6 @@ log = logging.getLogger(__name__)
 
 ARCHITECTURES = {"df": "faceswap.df", "liae": "faceswap.liae"}
 PREVIEW_FACES = 4
-
-T = TypeVar("T")
-
 
 @dataclass
 class IdentityData:
@@ -130,35 +125,11 @@ def default_dims(device: torch.device) -> dict[str, int]:
     return {"e_ch": 32, "ae_dims": 128, "d_ch": 16}
 
 
-def is_out_of_memory(exc: BaseException) -> bool:
-    """True for CUDA/CPU allocation failures (torch raises OutOfMemoryError or RuntimeError)."""
-    return isinstance(exc, torch.OutOfMemoryError) or (
-        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
-
-
-def run_with_oom_backoff(step: Callable[[int], T], batch_size: int,
-                         release: Callable[[], None] = lambda: None) -> tuple[T, int]:
-    """Run ``step(batch_size)``, halving the batch after each out-of-memory error.
-
-    Returns the result and the batch size that worked; re-raises when even 1 does not fit.
-    ``release`` is called after each failure to drop gradients and cached memory.
-    """
-    while True:
-        try:
-            return step(batch_size), batch_size
-        except Exception as exc:
-            if not is_out_of_memory(exc) or batch_size <= 1:
-                raise
-            release()
-            batch_size = max(1, batch_size // 2)
-            log.warning("out of memory; training continues with batch size %d", batch_size)
-
-
-def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
-    """(N, H, W, C) or (N, H, W) float32 numpy -> (N, C, H, W) on device."""
+def _to_tensor(array: np.ndarray, compute: Compute) -> torch.Tensor:
+    """(N, H, W, C) or (N, H, W) float32 numpy -> (N, C, H, W) on the device."""
     tensor = torch.from_numpy(np.ascontiguousarray(array))
     tensor = tensor.unsqueeze(1) if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
-    return place_images(tensor, device)
+    return compute.images(tensor)
 
 
 def preview_grid(sources: np.ndarray, targets: np.ndarray, swapped: np.ndarray) -> np.ndarray:
@@ -167,16 +138,25 @@ def preview_grid(sources: np.ndarray, targets: np.ndarray, swapped: np.ndarray) 
                            for row in (sources, targets, swapped)], axis=0)
 
 
+Batches = list[tuple[list[torch.Tensor], torch.Tensor | None]]
+"""Per identity: (inputs, targets, masks, priorities) on the device, and the mouth scores."""
+
+
 class FaceSwapTrainer:
-    """Trains (or resumes) the swap model in ``model_dir`` on per-identity face data."""
+    """Trains (or resumes) the swap model in ``model_dir`` on per-identity face data.
+
+    ``device`` is a device name or a :class:`Compute` (which also fixes the precision); a
+    checkpoint saved on one device resumes on any other.
+    """
 
     def __init__(self, model_dir: str | Path, data: Sequence[IdentityData],
-                 config: TrainConfig | None = None, device: str = "auto",
+                 config: TrainConfig | None = None, device: str | Compute = "auto",
                  consent_ids: Sequence[str] = (),
                  training_data: dict[str, Any] | None = None) -> None:
         self.model_dir = Path(model_dir)
         self.config = config or TrainConfig()
-        self.device = pick_device(device)
+        self.compute = as_compute(device)
+        self.device = self.compute.device
         self._rng = np.random.default_rng(self.config.seed)
         if self.config.seed is not None:
             torch.manual_seed(self.config.seed)
@@ -188,21 +168,21 @@ class FaceSwapTrainer:
         else:
             self.net, self.card = self._load_model(resume, data)
         self.data = [d.resized(self.net.resolution) for d in data]
-        self.net = place_module(self.net, self.device).train()
-        self.disc = place_module(PatchDiscriminator(), self.device).train()
+        self.net = self.compute.module(self.net).train()
+        self.disc = self.compute.module(PatchDiscriminator()).train()
+        self._forward = self.compute.compiled(self.net.forward_with_code)
         lr = self.config.learning_rate
         self.opt_g = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=lr, betas=(0.5, 0.999))
         # A training aid, not part of the model; saved with the optimizer state for resuming.
-        self.mouth_probe = nn.Linear(self.net.code_dims, 1).to(self.device)
+        self.mouth_probe = self.compute.module(nn.Linear(self.net.code_dims, 1))
         self.opt_probe = torch.optim.Adam(self.mouth_probe.parameters(), lr=lr,
                                           betas=(0.5, 0.999))
         self._mouth_scores = [d.mouth_scores() for d in self.data]
         self.batch_size = self.config.batch_size
         if resume is not None:
             self._restore_train_state(resume)
-        self._scaler = torch.amp.GradScaler(
-            self.device.type, enabled=autocast_dtype(self.device) == torch.float16)
+        self._scaler = self.compute.grad_scaler()
         self._history_sums: dict[str, float] = {}
         self._history_count = 0
 
@@ -261,19 +241,27 @@ class FaceSwapTrainer:
 
     # -- one iteration ------------------------------------------------------------------------
 
-    def _batch(self, identity: int, size: int) -> tuple[list[torch.Tensor], torch.Tensor | None]:
-        """Augmented (inputs, targets, masks, priorities) and the faces' mouth scores."""
-        data = self.data[identity]
-        picks = self._rng.choice(len(data.faces), size, replace=len(data.faces) < size)
-        arrays = augment_batch(self._rng, data.faces[picks], data.masks[picks],
-                               data.priorities[picks], self.config.augment)
-        scores = self._mouth_scores[identity]
-        return ([_to_tensor(a, self.device) for a in arrays],
-                None if scores is None else torch.from_numpy(scores[picks]).to(self.device))
+    def sample_batches(self, batch_size: int) -> Batches:
+        """The data path of one iteration: per identity, ``batch_size`` random faces augmented
+        on the CPU and moved to the device, with their mouth scores."""
+        batches: Batches = []
+        for identity, data in enumerate(self.data):
+            picks = self._rng.choice(len(data.faces), batch_size,
+                                     replace=len(data.faces) < batch_size)
+            arrays = augment_batch(self._rng, data.faces[picks], data.masks[picks],
+                                   data.priorities[picks], self.config.augment)
+            scores = self._mouth_scores[identity]
+            batches.append(([_to_tensor(a, self.compute) for a in arrays],
+                            None if scores is None else self.compute.tensor(scores[picks])))
+        return batches
 
     def _train_step(self, batch_size: int) -> dict[str, float]:
+        return self.optimise(self.sample_batches(batch_size))
+
+    def optimise(self, batches: Batches) -> dict[str, float]:
+        """The device side of one iteration: generator (+ probe) and discriminator updates on
+        batches from :meth:`sample_batches`; returns the step's losses."""
         cfg = self.config
-        batches = [self._batch(identity, batch_size) for identity in range(len(self.data))]
         use_gan = cfg.gan_weight > 0
         use_probe = cfg.mouth_probe_weight > 0
         probed = False
@@ -282,10 +270,10 @@ class FaceSwapTrainer:
         self.opt_g.zero_grad(set_to_none=True)
         self.opt_probe.zero_grad(set_to_none=True)
         self.disc.requires_grad_(False)  # the generator step needs no discriminator gradients
-        with autocast(self.device):
+        with self.compute.autocast():
             total = torch.zeros((), device=self.device)
             for identity, ((inputs, targets, masks, priorities), mouth) in enumerate(batches):
-                face, mask, code = self.net.forward_with_code(inputs, identity)
+                face, mask, code = self._forward(inputs, identity)
                 loss = (losses.reconstruction_loss(face, targets, masks, priorities,
                                                    cfg.priority_weight)
                         + losses.mask_loss(mask, masks))
@@ -310,7 +298,7 @@ class FaceSwapTrainer:
         if use_gan:
             self.disc.requires_grad_(True)
             self.opt_d.zero_grad(set_to_none=True)
-            with autocast(self.device):
+            with self.compute.autocast():
                 d_loss = losses.discriminator_loss(self.disc(torch.cat(reals)),
                                                    self.disc(fake.detach()))
             self._scaler.scale(d_loss).backward()
@@ -319,12 +307,11 @@ class FaceSwapTrainer:
         self._scaler.update()
         return results
 
-    def _release_memory(self) -> None:
+    def release_memory(self) -> None:
         self.opt_g.zero_grad(set_to_none=True)
         self.opt_d.zero_grad(set_to_none=True)
         self.opt_probe.zero_grad(set_to_none=True)
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()
+        self.compute.release_memory()
 
     # -- outputs ------------------------------------------------------------------------------
 
@@ -337,10 +324,10 @@ class FaceSwapTrainer:
         """
         k = min(PREVIEW_FACES, *(len(d.faces) for d in self.data[:2]))
         sources, targets = self.data[0].faces[:k], self.data[1].faces[:k]
-        inputs = _to_tensor(targets.astype(np.float32) / 255, self.device)
+        inputs = _to_tensor(targets.astype(np.float32) / 255, self.compute)
         self.net.eval()
         try:
-            with autocast(self.device):
+            with self.compute.autocast():
                 swapped, mask = self.net(inputs, 0)
         finally:
             self.net.train()
@@ -359,10 +346,10 @@ class FaceSwapTrainer:
         try:
             for identity, data in enumerate(self.data):
                 n = min(max_faces, len(data.faces))
-                faces = _to_tensor(data.faces[:n].astype(np.float32) / 255, self.device)
-                masks = _to_tensor(data.masks[:n], self.device)
-                priorities = _to_tensor(data.priorities[:n], self.device)
-                with autocast(self.device):
+                faces = _to_tensor(data.faces[:n].astype(np.float32) / 255, self.compute)
+                masks = _to_tensor(data.masks[:n], self.compute)
+                priorities = _to_tensor(data.priorities[:n], self.compute)
+                with self.compute.autocast():
                     face, mask = self.net(faces, identity)
                 loss = (losses.reconstruction_loss(face, faces, masks, priorities,
                                                    self.config.priority_weight)
@@ -419,7 +406,7 @@ class FaceSwapTrainer:
         try:
             while self.iteration < iterations:
                 step_losses, self.batch_size = run_with_oom_backoff(
-                    self._train_step, self.batch_size, self._release_memory)
+                    self._train_step, self.batch_size, self.release_memory)
                 self.card.iterations += 1
                 self._record(step_losses)
                 now = time.monotonic()

@@ -9,10 +9,13 @@ import torch
 
 from deepstudio.errors import ModelFileError
 from deepstudio.models.checkpoint import load_model
-from deepstudio.models.device import autocast, pick_device, place_images, place_module
+from deepstudio.models.device import Compute, activation_bytes, as_compute, map_batches
 from deepstudio.models.lipsync.mel import MEL_WINDOW, N_MELS
 from deepstudio.models.lipsync.networks import LipSyncGenerator, LipSyncModel, masked_input
 from deepstudio.models.lipsync.original_checkpoints import ORIGINAL_CHANNEL_ORDER, load_original
+
+DEFAULT_BATCH = 32
+"""Faces per inference batch where device memory does not size it (the CPU)."""
 
 
 class LipSyncer:
@@ -20,13 +23,15 @@ class LipSyncer:
 
     ``model`` is a ``NAME.dsmodel`` folder trained here or an original Wav2Lip generator
     ``.pth`` (96 px, BGR weights: colour order is handled here, callers always pass RGB).
+    ``device``: a name, torch device or :class:`Compute`; ``batch_size`` None sizes batches by
+    the free device memory (:data:`DEFAULT_BATCH` on the CPU). A batch that runs out of device
+    memory is split and retried.
     """
 
-    def __init__(self, model: str | Path, device: str | torch.device = "auto",
-                 batch_size: int = 32) -> None:
+    def __init__(self, model: str | Path, device: str | torch.device | Compute = "auto",
+                 batch_size: int | None = None) -> None:
         path = Path(model)
-        self.device = device if isinstance(device, torch.device) else pick_device(device)
-        self.batch_size = batch_size
+        self.compute = as_compute(device)
         if path.is_dir():
             bundle, self.card = load_model(path)
             if not isinstance(bundle, LipSyncModel):
@@ -38,8 +43,24 @@ class LipSyncer:
             _, generator = load_original(path, expect="generator")
             self.card = None
             self.bgr = True
-        self.generator = place_module(generator, self.device).eval()
+        self.generator = self.compute.module(generator).eval()
+        self._forward = self.compute.compiled(self.generator)
         self.size = generator.arch.size
+        self.batch_size = batch_size or self._memory_batch()
+
+    @property
+    def device(self) -> torch.device:
+        return self.compute.device
+
+    def _memory_batch(self) -> int:
+        def per_face() -> int:
+            s = self.size
+            faces = self.compute.images(torch.zeros(1, 6, s, s))
+            mels = self.compute.tensor(torch.zeros(1, 1, N_MELS, MEL_WINDOW))
+            with self.compute.autocast():
+                return activation_bytes(self.generator, faces, mels)
+
+        return self.compute.inference_batch(per_face, DEFAULT_BATCH)
 
     def _check(self, name: str, array: np.ndarray, shape: tuple[int, ...]) -> None:
         if array.shape[1:] != shape:
@@ -47,8 +68,7 @@ class LipSyncer:
                              f"got {array.shape}")
 
     def _tensor(self, images: np.ndarray) -> torch.Tensor:
-        t = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
-        t = place_images(t, self.device).float().div_(255.0)
+        t = self.compute.images_from_uint8(images)
         return t.flip(1) if self.bgr else t
 
     @torch.no_grad()
@@ -63,15 +83,17 @@ class LipSyncer:
         if not len(faces) == len(references) == len(mels):
             raise ValueError(f"got {len(faces)} faces, {len(references)} references and "
                              f"{len(mels)} mel windows")
-        out = np.empty_like(faces, dtype=np.uint8)
-        for start in range(0, len(faces), self.batch_size):
-            part = slice(start, start + self.batch_size)
+
+        def run(part: slice) -> np.ndarray:
             inputs = masked_input(self._tensor(faces[part]), self._tensor(references[part]))
-            audio = torch.from_numpy(np.ascontiguousarray(mels[part], dtype=np.float32))
-            with autocast(self.device):
-                generated = self.generator(inputs, audio.to(self.device).unsqueeze(1))
+            audio = self.compute.tensor(mels[part].astype(np.float32, copy=False))
+            with self.compute.autocast():
+                generated = self._forward(inputs, audio.unsqueeze(1))
             generated = generated.float().clamp_(0, 1).mul_(255).round_().byte()
             if self.bgr:
                 generated = generated.flip(1)
-            out[part] = generated.permute(0, 2, 3, 1).cpu().numpy()
-        return out
+            return generated.permute(0, 2, 3, 1).cpu().numpy()
+
+        parts, self.batch_size = map_batches(run, len(faces), self.batch_size,
+                                             self.compute.release_memory)
+        return np.concatenate(parts) if parts else np.zeros((0, s, s, 3), np.uint8)

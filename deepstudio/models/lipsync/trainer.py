@@ -16,8 +16,10 @@ Every iteration:
 
 Checkpoints (the three networks, their optimizers, the trainer state) go through
 :mod:`deepstudio.models.checkpoint` every ``checkpoint_every_s`` seconds, at the end, and when
-the progress callback cancels; training resumes from them. On CUDA the forward passes run under
-autocast (bf16, or fp16 with a gradient scaler); losses are computed in fp32.
+the progress callback cancels; training resumes from them, on any device. On CUDA the forward
+passes run under autocast (bf16, or fp16 with a gradient scaler; :mod:`deepstudio.models.device`
+decides); losses are computed in fp32. A step that runs out of device memory is retried with
+half the windows, and training goes on at that size.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from torch.nn import functional as F
 
 from deepstudio.errors import Cancelled, ModelFileError
 from deepstudio.models import checkpoint as ckpt
-from deepstudio.models.device import autocast, autocast_dtype, place_module
+from deepstudio.models.device import Compute, as_compute, run_with_oom_backoff
 from deepstudio.models.lipsync.dataset import Batch, LipSyncData, sample_batch, vary_voice
 from deepstudio.models.lipsync.networks import (
     CPU_ARCH,
@@ -116,17 +118,32 @@ class TrainState:
     expert_loss_ema: float = math.log(2)
     expert_ready: bool = False
     history: list[dict[str, float]] = field(default_factory=list)
+    batch_size: int | None = None
+    """Windows per step after any out-of-memory back-off (None: the configured size)."""
 
 
-def _to_tensor(images: np.ndarray, device: torch.device, bgr: bool) -> torch.Tensor:
-    """(N, S, S, 3) uint8 RGB -> (N, 3, S, S) float in [0, 1] on ``device``."""
-    t = torch.from_numpy(np.ascontiguousarray(images)).to(device)
-    t = t.permute(0, 3, 1, 2).float().div_(255.0)
+@dataclass
+class StepInputs:
+    """One step's batch on the device (see :meth:`LipSyncTrainer.prepare`)."""
+
+    batch: Batch
+    real: torch.Tensor
+    references: torch.Tensor
+    mels: torch.Tensor
+    sync_mels: torch.Tensor
+    off_mels: torch.Tensor
+    mouth: torch.Tensor | None
+    """Standardised mouth openings of the frames, or None when the probe is off."""
+
+
+def _to_tensor(images: np.ndarray, compute: Compute, bgr: bool) -> torch.Tensor:
+    """(N, S, S, 3) uint8 RGB -> (N, 3, S, S) float in [0, 1] on the device."""
+    t = compute.images_from_uint8(images)
     return t.flip(1) if bgr else t
 
 
-def _mels(mels: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(mels, dtype=np.float32)).to(device).unsqueeze(1)
+def _mels(mels: np.ndarray, compute: Compute) -> torch.Tensor:
+    return compute.tensor(mels.astype(np.float32, copy=False)).unsqueeze(1)
 
 
 def _stack(frames: torch.Tensor) -> torch.Tensor:
@@ -168,14 +185,18 @@ def _freeze(*modules: nn.Module, frozen: bool) -> None:
 
 
 class LipSyncTrainer:
-    """Owns the networks, optimizers and device for one model folder."""
+    """Owns the networks, optimizers and device for one model folder.
+
+    ``device``: a device name, torch device or :class:`Compute` (which also fixes precision).
+    """
 
     def __init__(self, model_dir: str | Path, config: LipSyncTrainConfig,
-                 device: torch.device, training_data: dict[str, Any] | None = None,
+                 device: str | torch.device | Compute, training_data: dict[str, Any] | None = None,
                  consent_ids: Sequence[str] = ()) -> None:
         self.model_dir = Path(model_dir)
         self.config = config
-        self.device = device
+        self.compute = as_compute(device)
+        self.device = self.compute.device
         self.training_data = training_data or {}
         self.consent_ids = list(consent_ids)
         self.rng = np.random.default_rng(config.seed)
@@ -190,8 +211,8 @@ class LipSyncTrainer:
                                      "model", self.model_dir)
         else:
             self.model = self._fresh_model()
-        place_module(self.model, device)
-        self.l1_weights = mouth_weights(self.model.arch.size, config.mouth_weight, device)
+        self.compute.module(self.model)
+        self.l1_weights = mouth_weights(self.model.arch.size, config.mouth_weight, self.device)
         self.bgr = self.model.channel_order == ORIGINAL_CHANNEL_ORDER
         self.train_expert = config.train_expert and config.init_expert is None
         params = dict(lr=config.lr, betas=(0.5, 0.999))
@@ -199,14 +220,14 @@ class LipSyncTrainer:
         self.opt_e = torch.optim.Adam(self.model.expert.parameters(), **params)
         self.opt_d = torch.optim.Adam(self.model.discriminator.parameters(), **params)
         # A training aid, not part of the model: saved with the optimizer state for resuming.
-        self.mouth_probe = nn.Linear(self.model.arch.ch(512), 1).to(device)
+        self.mouth_probe = self.compute.module(nn.Linear(self.model.arch.ch(512), 1))
         self.opt_probe = torch.optim.Adam(self.mouth_probe.parameters(), **params)
-        self.scaler = torch.amp.GradScaler(device.type,
-                                           enabled=autocast_dtype(device) == torch.float16)
+        self.scaler = self.compute.grad_scaler()
         if resume is not None:
             self._restore(resume)
         elif config.init_expert is not None:
             self.state.expert_ready = True
+        self.batch_size = min(config.batch_size, self.state.batch_size or config.batch_size)
 
     def _fresh_model(self) -> LipSyncModel:
         c = self.config
@@ -244,41 +265,74 @@ class LipSyncTrainer:
 
     def step(self, data: LipSyncData, centres: np.ndarray) -> tuple[Losses, Batch, torch.Tensor]:
         """One expert + generator + discriminator update; returns losses and the generated
-        frames (detached) of the batch."""
-        c, dev, model = self.config, self.device, self.model
-        batch = sample_batch(data, centres, c.batch_size, self.rng)
-        batch = vary_voice(batch, self.rng)
-        real = _to_tensor(batch.targets, dev, self.bgr)
-        refs = _to_tensor(batch.references, dev, self.bgr)
-        mels = _mels(batch.mels, dev)
+        frames (detached) of the batch. Out of device memory, the step is retried with half
+        the windows (the expert may then have taken one extra step) and later steps keep
+        that size."""
+        (losses, inputs, fake), self.batch_size = run_with_oom_backoff(
+            lambda size: self._step_once(data, centres, size), self.batch_size,
+            self.release_memory)
+        self.state.batch_size = self.batch_size
+        return losses, inputs.batch, fake
+
+    def _step_once(self, data: LipSyncData, centres: np.ndarray,
+                   batch_size: int) -> tuple[Losses, StepInputs, torch.Tensor]:
+        inputs = self.prepare(data, centres, batch_size)
+        losses, fake = self.optimise(inputs)
+        return losses, inputs, fake
+
+    def release_memory(self) -> None:
+        for optimizer in (self.opt_g, self.opt_e, self.opt_d, self.opt_probe):
+            optimizer.zero_grad(set_to_none=True)
+        self.compute.release_memory()
+
+    def prepare(self, data: LipSyncData, centres: np.ndarray, batch_size: int) -> StepInputs:
+        """The data path of one step: ``batch_size`` windows sampled, voice-varied and moved
+        to the device."""
+        batch = vary_voice(sample_batch(data, centres, batch_size, self.rng), self.rng)
+        mouth = None
+        if self.config.mouth_probe_weight > 0 and batch.mouth_open is not None \
+                and data.mouth_open is not None:
+            mean, std = float(data.mouth_open.mean()), float(data.mouth_open.std()) or 1.0
+            mouth = self.compute.tensor(((batch.mouth_open - mean) / std).astype(np.float32))
+        return StepInputs(batch, _to_tensor(batch.targets, self.compute, self.bgr),
+                          _to_tensor(batch.references, self.compute, self.bgr),
+                          _mels(batch.mels, self.compute), _mels(batch.sync_mels, self.compute),
+                          _mels(batch.off_mels, self.compute), mouth)
+
+    def optimise(self, inputs: StepInputs) -> tuple[Losses, torch.Tensor]:
+        """The device side of one step on :meth:`prepare`'s inputs; returns the losses and
+        the generated frames (detached)."""
+        c, model = self.config, self.model
+        real = inputs.real
         losses = Losses()
         model.train()
         if self.train_expert:
-            losses.expert = self._expert_step(real, batch)
+            losses.expert = self._expert_step(inputs)
         model.expert.eval()
 
-        with autocast(dev):
-            fake, audio = model.generator.forward_with_audio(masked_input(real, refs), mels)
+        with self.compute.autocast():
+            fake, audio = model.generator.forward_with_audio(
+                masked_input(real, inputs.references), inputs.mels)
         _freeze(model.expert, model.discriminator, frozen=True)
         sync_on = self.state.expert_ready and c.sync_weight > 0
         weight_s = c.sync_weight if sync_on else 0.0
         l1 = ((fake.float() - real).abs() * self.l1_weights).mean()
         loss = (1 - weight_s - c.disc_weight) * l1
         if sync_on:
-            with autocast(dev):
-                prob = model.expert.sync_probability(_stack(fake), _mels(batch.sync_mels, dev))
+            with self.compute.autocast():
+                prob = model.expert.sync_probability(_stack(fake), inputs.sync_mels)
             sync = _bce(prob, 1.0)
             loss = loss + weight_s * sync
             losses.sync = sync.item()
         if c.disc_weight > 0:
-            with autocast(dev):
+            with self.compute.autocast():
                 judged = model.discriminator(fake)
             adversarial = _bce(judged, 1.0)
             loss = loss + c.disc_weight * adversarial
             losses.adversarial = adversarial.item()
-        mouth = self._mouth_probe_loss(audio, batch, data)
         optimizers = [self.opt_g]
-        if mouth is not None:
+        if inputs.mouth is not None:
+            mouth = F.mse_loss(self.mouth_probe(audio.float()).squeeze(1), inputs.mouth)
             loss = loss + c.mouth_probe_weight * mouth
             losses.mouth = mouth.item()
             optimizers.append(self.opt_probe)  # a scaler only steps optimizers with gradients
@@ -288,7 +342,7 @@ class LipSyncTrainer:
         if c.disc_weight > 0:
             losses.disc = self._disc_step(real, fake.detach())
         self.state.iteration += 1
-        return losses, batch, fake.detach()
+        return losses, fake.detach()
 
     def _update(self, loss: torch.Tensor, *optimizers: torch.optim.Optimizer) -> None:
         for optimizer in optimizers:
@@ -298,22 +352,11 @@ class LipSyncTrainer:
             self.scaler.step(optimizer)
         self.scaler.update()
 
-    def _mouth_probe_loss(self, audio: torch.Tensor, batch: Batch,
-                          data: LipSyncData) -> torch.Tensor | None:
-        """Squared error of the probe's reading of the audio embedding against the frames'
-        measured mouth openings, standardised over the data set."""
-        if self.config.mouth_probe_weight <= 0 or batch.mouth_open is None:
-            return None
-        mean, std = float(data.mouth_open.mean()), float(data.mouth_open.std()) or 1.0
-        target = torch.from_numpy((batch.mouth_open - mean) / std).float().to(self.device)
-        return F.mse_loss(self.mouth_probe(audio.float()).squeeze(1), target)
-
-    def _expert_step(self, real: torch.Tensor, batch: Batch) -> float:
-        dev = self.device
-        stack = _stack(real)
-        with autocast(dev):
-            good = self.model.expert.sync_probability(stack, _mels(batch.sync_mels, dev))
-            bad = self.model.expert.sync_probability(stack, _mels(batch.off_mels, dev))
+    def _expert_step(self, inputs: StepInputs) -> float:
+        stack = _stack(inputs.real)
+        with self.compute.autocast():
+            good = self.model.expert.sync_probability(stack, inputs.sync_mels)
+            bad = self.model.expert.sync_probability(stack, inputs.off_mels)
         loss = (_bce(good, 1.0) + _bce(bad, 0.0)) / 2
         self._update(loss, self.opt_e)
         value = loss.item()
@@ -323,7 +366,7 @@ class LipSyncTrainer:
         return value
 
     def _disc_step(self, real: torch.Tensor, fake: torch.Tensor) -> float:
-        with autocast(self.device):
+        with self.compute.autocast():
             on_real = self.model.discriminator(real)
             on_fake = self.model.discriminator(fake)
         loss = (_bce(on_real, 1.0) + _bce(on_fake, 0.0)) / 2
@@ -345,11 +388,11 @@ class LipSyncTrainer:
         for start in range(0, len(picked), 8):
             part = picked[start:start + 8]
             batch = sample_batch(data, part, len(part), rng)
-            real = _to_tensor(batch.targets, self.device, self.bgr)
-            refs = _to_tensor(batch.references, self.device, self.bgr)
-            with autocast(self.device):
-                fake = self.model.generator(masked_input(real, refs), _mels(batch.mels,
-                                                                            self.device))
+            real = _to_tensor(batch.targets, self.compute, self.bgr)
+            refs = _to_tensor(batch.references, self.compute, self.bgr)
+            with self.compute.autocast():
+                fake = self.model.generator(masked_input(real, refs),
+                                            _mels(batch.mels, self.compute))
             total += F.l1_loss(fake.float(), real, reduction="sum").item()
             count += real.numel()
         return total / count
@@ -421,7 +464,7 @@ class LipSyncTrainer:
                         eta_s=left / rate if rate > 0 else None,
                         preview=self.preview(batch, fake) if want_preview else None,
                         iteration=self.state.iteration, total_iterations=iterations,
-                        iters_per_s=rate, batch_size=self.config.batch_size,
+                        iters_per_s=rate, batch_size=self.batch_size,
                         losses={k: v for k, v in asdict(losses).items() if not math.isnan(v)}))
         except Cancelled:
             self.save()
