@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from deepstudio.models.device import full_precision
 from deepstudio.vision import facemesh as fm
 
 PRIORITY_REGIONS = (fm.RIGHT_EYE, fm.LEFT_EYE, fm.LIPS_OUTER)
@@ -45,8 +46,13 @@ def ssim_window(resolution: int) -> int:
     return size if size % 2 else size + 1
 
 
+@full_precision
 def dssim(pred: torch.Tensor, target: torch.Tensor, window: int) -> torch.Tensor:
-    """Structural dissimilarity (1 - SSIM) / 2 per sample: (N, 3, R, R) x2 -> (N,)."""
+    """Structural dissimilarity (1 - SSIM) / 2 per sample: (N, 3, R, R) x2 -> (N,).
+
+    Always fp32, also inside an autocast region: the variances are differences of blurred
+    squares, which cancel to noise (bf16) or to zero and negative denominators (fp16, whose
+    gradient then overflows at every loss scale: the generator never stepped)."""
     pred, target = pred.float(), target.float()
     kernel = _gaussian_window(window, 1.5, pred.device)
 
