@@ -17,6 +17,7 @@ import numpy as np
 
 from deepstudio.core.project import Clip, Effect, Project
 from deepstudio.engine.overlays import Overlays, draw_faces
+from deepstudio.engine.stage_times import StageTimes
 from deepstudio.media.decode import DecodedFrame
 from deepstudio.types import BBox
 
@@ -75,6 +76,8 @@ class EffectContext:
     project: Project
     project_folder: Path | None = None
     device: str = "auto"
+    times: StageTimes = field(default_factory=StageTimes, compare=False)
+    """Where processors add the seconds of their model inference (stage ``model``)."""
 
     def resolve(self, path: str) -> Path:
         p = Path(path)

@@ -88,7 +88,8 @@ class LipSyncProcessor(EffectProcessor):
         if not jobs:
             return
         crops = np.stack([j[2].image for j in jobs])
-        generated = self.syncer.generate(crops, crops, np.stack([j[3] for j in jobs]))
+        with self.context.times.measure("model"):
+            generated = self.syncer.generate(crops, crops, np.stack([j[3] for j in jobs]))
         blur = int(self.effect.params.get("mask_blur", 6))
         for (item, face, aligned, _, strength), out in zip(jobs, generated):
             points = transform_points(face.landmarks, aligned.matrix)

@@ -37,6 +37,7 @@ from deepstudio.engine.effects import (
     build_processors,
 )
 from deepstudio.engine.retime import clip_frames
+from deepstudio.engine.stage_times import StageTimes
 from deepstudio.engine.timeline import Segment, audio_parts, video_segments
 from deepstudio.errors import MediaError
 from deepstudio.media.decode import DecodedFrame, VideoReader
@@ -75,6 +76,8 @@ class RenderResult:
     frames: int
     seconds: float
     render_id: str
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    """Busy seconds per pipeline stage (see :mod:`deepstudio.engine.stage_times`)."""
 
     @property
     def fps(self) -> float:
@@ -131,7 +134,8 @@ def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_di
     job_dir.mkdir(parents=True, exist_ok=True)
     disclosure = Disclosure(job_dir, (width, height), settings.label,
                             None if settings.encode.codec == "png" else fps, start)
-    context = EffectContext(project, inputs.project_folder, inputs.device)
+    times = StageTimes()
+    context = EffectContext(project, inputs.project_folder, inputs.device, times)
     processors = build_processors(project, context)
     encode = settings.encode
     provenance = disclosure.provenance(project, dict(inputs.media_paths),
@@ -141,7 +145,7 @@ def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_di
     try:
         if encode.codec == "png":
             _encode_range(inputs, processors, disclosure, start, end, fps, encode, output,
-                          report, start, end)
+                          report, start, end, times)
             audio.result()
             report(Progress(0.99, "signing frames"))
             for frame_file in sorted(output.glob("frame_*.png")):
@@ -154,7 +158,7 @@ def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_di
                 path = job_dir / f"chunk_{a:08d}{output.suffix or '.mp4'}"
                 if not path.exists():
                     _encode_range(inputs, processors, disclosure, a, b, fps, encode, path,
-                                  report, start, end)
+                                  report, start, end, times)
                 chunk_paths.append(path)
             report(Progress(0.99, "joining chunks, muxing audio, signing"))
             joined = job_dir / f"joined{output.suffix or '.mp4'}"
@@ -166,7 +170,8 @@ def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_di
             processor.close()
     shutil.rmtree(job_dir, ignore_errors=True)
     report(Progress(1.0, "done"))
-    return RenderResult(output, end - start, time.monotonic() - started, disclosure.render_id)
+    return RenderResult(output, end - start, time.monotonic() - started, disclosure.render_id,
+                        times.totals())
 
 
 def render_with_analysis(inputs: RenderInputs, cache_dir: Path, output: Path,
@@ -227,8 +232,10 @@ def _put(q: queue.Queue, item: object, stop: threading.Event) -> bool:
 
 def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor],
                   disclosure: Disclosure, a: int, b: int, fps: Fraction, encode: EncodeSettings,
-                  path: Path, report: ProgressCallback, total_start: int, total_end: int) -> None:
-    """Decode, process, mark and encode timeline frames ``[a, b)`` into ``path`` (video only)."""
+                  path: Path, report: ProgressCallback, total_start: int, total_end: int,
+                  times: StageTimes) -> None:
+    """Decode, process, mark and encode timeline frames ``[a, b)`` into ``path`` (video only);
+    each stage's busy time goes into ``times``."""
     size = output_size(inputs.project)
     stop = threading.Event()
     decoded: queue.Queue = queue.Queue(QUEUE_FRAMES)
@@ -238,7 +245,7 @@ def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor],
     mark = disclosure.mark_i420 if i420 else disclosure.mark
 
     def decode() -> None:
-        for item in _frames(inputs, a, b, size, i420):
+        for item in times.timed(_frames(inputs, a, b, size, i420), "decode"):
             if not _put(decoded, item, stop):
                 return
         _put(decoded, _END, stop)
@@ -248,7 +255,10 @@ def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor],
             item = processed.get()
             if item is _END or stop.is_set():
                 return
-            writer.write(mark(item))
+            with times.measure("watermark"):
+                marked = mark(item)
+            with times.measure("encode"):
+                writer.write(marked)
 
     stages = [_Stage(decode, "render-decode"), _Stage(encode_frames, "render-encode")]
     for stage in stages:
@@ -264,8 +274,9 @@ def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor],
                     done = True
                     break
                 batch.append(item)
-            for processor in processors:
-                processor.process(batch)
+            with times.measure("effects"):
+                for processor in processors:
+                    processor.process(batch)
             for item in batch:
                 _put(processed, item, stop)
                 _raise_stage_errors(stages)
@@ -275,7 +286,8 @@ def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor],
         _put(processed, _END, stop)
         stages[1].join()
         _raise_stage_errors(stages)
-        writer.close()
+        with times.measure("encode"):
+            writer.close()
     except BaseException:
         stop.set()
         writer.abort()

@@ -72,7 +72,8 @@ class FaceSwapProcessor(EffectProcessor):
             matrix = self._matrix(face.landmarks, item.index)
             crops.append(_warp(item.image, matrix, self.size))
             matrices.append(matrix)
-        swapped, masks = self.swapper.swap(np.stack(crops), self.identity)
+        with self.context.times.measure("model"):
+            swapped, masks = self.swapper.swap(np.stack(crops), self.identity)
         p = self.effect.params
         for (item, face, strength), crop, matrix, out, model_mask in zip(
                 jobs, crops, matrices, swapped, masks):
