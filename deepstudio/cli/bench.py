@@ -40,11 +40,23 @@ def register(subparsers) -> None:
     p.add_argument("--gui", action="store_true",
                    help="also measure the editor: start-up, seek-to-display and playback with "
                         "face overlays (needs a display, or QT_QPA_PLATFORM=offscreen)")
+    p.add_argument("--gpu", action="store_true",
+                   help="instead: the model and device figures (training it/s end to end and "
+                        "step only, CPU/GPU parity) and 1080p renders with the face-swap and "
+                        "lip-sync effects with per-stage times; on a machine without CUDA, "
+                        "the CPU at reduced sizes")
+    p.add_argument("--device", default="auto", help=argparse.SUPPRESS)
+    p.add_argument("--clip-seconds", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--clip-dir", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--json", type=Path, help="also write the figures as JSON")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.gpu:
+        from deepstudio.cli import bench_gpu
+
+        return bench_gpu.run(args)
     figures: dict[str, object] = {"machine": machine_description()}
     with tempfile.TemporaryDirectory(prefix="deepstudio-bench-") as tmp:
         work = Path(tmp)
@@ -154,43 +166,17 @@ def watermark_seconds(clip: Path, frames: int) -> float:
 
 
 def swap_figures(clip: Path, work: Path, crf: int, preset: str) -> dict[str, object]:
-    """Render fps of the clip with the face-swap effect (batched model inference).
-
-    The benchmark records its own consent for the person in the clip: the output is a
-    throw-away file in a temporary folder, deleted when the benchmark ends."""
-    from deepstudio.cli.ledger import pick_track
-    from deepstudio.cli.render import session_for_video
-    from deepstudio.core.commands import AddConsent, AddEffect, AddIdentity, AddModel
-    from deepstudio.core.effects import default_params
-    from deepstudio.core.project import ConsentRecord, Effect, FaceTrackRef, Identity, ModelRef
-    from deepstudio.engine.render import RenderSettings
-    from deepstudio.media.encode import EncodeSettings
+    """Render fps of the clip with the face-swap effect (batched model inference) of a 64-px
+    model (see :func:`deepstudio.cli.bench_gpu.render_with_effect`)."""
+    from deepstudio.cli.bench_gpu import EffectSetup, render_with_effect
     from deepstudio.models.faceswap.bench import untrained_model
-    from deepstudio.types import new_id
 
     model = work / "bench.dsmodel"
     shown, _ = untrained_model(str(model), 64, "auto")
-    session = session_for_video(clip, "none")
-    session.cache_dir = work / "cache"
-    media_id = next(iter(session.project.media))
-    track = pick_track(session.analyze_now(media_id), None, clip)
-    for name, faces in (("bench person", [FaceTrackRef(media_id, track)]), (shown, [])):
-        identity = new_id("identity")
-        session.do(AddIdentity(Identity(identity, name, faces)))
-        session.do(AddConsent(identity, ConsentRecord(
-            new_id("consent"), name, "deepstudio bench (output discarded)",
-            time.strftime("%Y-%m-%d"), ["swap"])))
-    session.do(AddModel(ModelRef("model-bench", "bench", "faceswap", str(model), "")))
-    clip_ref = session.project.tracks[0].clips[0]
-    params = {**default_params("face_swap"), "model": "model-bench", "identity": shown}
-    session.do(AddEffect(Effect(new_id("effect"), "face_swap", session.project.tracks[0].id,
-                                track, media_id, clip_ref.start, clip_ref.end, params)))
-    t = time.perf_counter()
-    result = session.render_now(work / "swap.mp4", RenderSettings(
-        0, None, EncodeSettings(quality=crf, preset=preset)))
-    seconds = time.perf_counter() - t
-    session.close()
-    return {"render_swap_fps": result.frames / seconds}
+    result, _ = render_with_effect(clip, work, model, "faceswap",
+                                   EffectSetup("face_swap", {"identity": shown}, "swap", shown),
+                                   "auto", crf, preset)
+    return {"render_swap_fps": result.frames / result.seconds}
 
 
 LOOP_SECONDS = 40.0

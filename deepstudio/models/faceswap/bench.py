@@ -15,25 +15,27 @@ from deepstudio.models.faceswap.inference import FaceSwapper
 from deepstudio.models.faceswap.trainer import FaceSwapTrainer, IdentityData, TrainConfig
 
 
-def _noise_identity(name: str, n: int, size: int, rng: np.random.Generator) -> IdentityData:
+def noise_identity(name: str, n: int, size: int, rng: np.random.Generator) -> IdentityData:
     """Random pixels: speed does not depend on content, and no media is needed."""
     faces = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
     ones = np.ones((n, size, size), np.float32)
     return IdentityData(name, faces, ones, np.zeros_like(ones))
 
 
-def _trainer(model_dir: str, resolution: int, device: str, batch_size: int,
+def _trainer(model_dir: str, resolution: int | None, device: str, batch_size: int,
              architecture: str) -> tuple[FaceSwapTrainer, list[IdentityData]]:
     rng = np.random.default_rng(0)
-    data = [_noise_identity(n, 32, resolution, rng) for n in ("a", "b")]
+    data = [noise_identity(n, 32, resolution or 64, rng) for n in ("a", "b")]
     config = TrainConfig(architecture=architecture, resolution=resolution,
                          batch_size=batch_size, checkpoint_every_s=1e9, preview_every_s=1e9)
     return FaceSwapTrainer(model_dir, data, config, device=device), data
 
 
-def untrained_model(model_dir: str, resolution: int = 64, device: str = "auto") -> list[str]:
+def untrained_model(model_dir: str, resolution: int | None = 64,
+                    device: str = "auto") -> list[str]:
     """Save a swap model after one step on noise: it runs exactly as fast as a trained one of
-    the same size, for speed measurements. Returns its identity names."""
+    the same size, for speed measurements. ``resolution`` None: the device's default (and
+    widths). Returns its identity names."""
     trainer, data = _trainer(model_dir, resolution, device, 8, "df")
     trainer.train(1)
     return [d.name for d in data]
