@@ -184,18 +184,19 @@ def test_mouth_weights_peak_on_the_template_mouth_and_average_one() -> None:
 def test_out_of_memory_halves_the_windows_under_autocast_and_resume_keeps_the_size(
         tmp_path: Path) -> None:
     """The CUDA path's structure on the CPU: bf16 autocast, an injected OutOfMemoryError in
-    the generator, training going on with half the windows, the size surviving a resume."""
+    the discriminator while the judges are frozen for the generator's step, training going
+    on with half the windows (the expert trainable again), the size surviving a resume."""
     out = tmp_path / "speaker.dsmodel"
     config = replace(TINY, batch_size=4)
     trainer = LipSyncTrainer(out, config, Compute.choose("cpu", "bf16"))
-    real = trainer.model.generator.forward_with_audio
+    real = trainer.model.discriminator.forward
 
-    def generator_with_little_memory(faces: torch.Tensor, mels: torch.Tensor):
+    def discriminator_with_little_memory(faces: torch.Tensor) -> torch.Tensor:
         if faces.shape[0] > 2 * SYNC_FRAMES:
             raise torch.OutOfMemoryError("CUDA out of memory (injected)")
-        return real(faces, mels)
+        return real(faces)
 
-    trainer.model.generator.forward_with_audio = generator_with_little_memory
+    trainer.model.discriminator.forward = discriminator_with_little_memory
     card = trainer.train(_data(), 3)
     assert card.iterations == 3 and trainer.batch_size == 2
     assert load_train_state(out)[1]["batch_size"] == 2

@@ -313,36 +313,47 @@ class LipSyncTrainer:
         with self.compute.autocast():
             fake, audio = model.generator.forward_with_audio(
                 masked_input(real, inputs.references), inputs.mels)
-        _freeze(model.expert, model.discriminator, frozen=True)
-        sync_on = self.state.expert_ready and c.sync_weight > 0
-        weight_s = c.sync_weight if sync_on else 0.0
-        l1 = ((fake.float() - real).abs() * self.l1_weights).mean()
-        loss = (1 - weight_s - c.disc_weight) * l1
-        if sync_on:
-            with self.compute.autocast():
-                prob = model.expert.sync_probability(_stack(fake), inputs.sync_mels)
-            sync = _bce(prob, 1.0)
-            loss = loss + weight_s * sync
-            losses.sync = sync.item()
-        if c.disc_weight > 0:
-            with self.compute.autocast():
-                judged = model.discriminator(fake)
-            adversarial = _bce(judged, 1.0)
-            loss = loss + c.disc_weight * adversarial
-            losses.adversarial = adversarial.item()
-        optimizers = [self.opt_g]
-        if inputs.mouth is not None:
-            mouth = F.mse_loss(self.mouth_probe(audio.float()).squeeze(1), inputs.mouth)
-            loss = loss + c.mouth_probe_weight * mouth
-            losses.mouth = mouth.item()
-            optimizers.append(self.opt_probe)  # a scaler only steps optimizers with gradients
-        self._update(loss, *optimizers)
-        _freeze(model.expert, model.discriminator, frozen=False)
+        l1 = self._generator_step(inputs, fake, audio, losses)
         losses.l1 = l1.item()
         if c.disc_weight > 0:
             losses.disc = self._disc_step(real, fake.detach())
         self.state.iteration += 1
         return losses, fake.detach()
+
+    def _generator_step(self, inputs: StepInputs, fake: torch.Tensor, audio: torch.Tensor,
+                        losses: Losses) -> torch.Tensor:
+        """Update the generator (and the mouth probe) with the judges frozen; returns the L1.
+        The judges are unfrozen again also when this runs out of memory, since the retry
+        trains the expert first."""
+        c, model, real = self.config, self.model, inputs.real
+        _freeze(model.expert, model.discriminator, frozen=True)
+        try:
+            sync_on = self.state.expert_ready and c.sync_weight > 0
+            weight_s = c.sync_weight if sync_on else 0.0
+            l1 = ((fake.float() - real).abs() * self.l1_weights).mean()
+            loss = (1 - weight_s - c.disc_weight) * l1
+            if sync_on:
+                with self.compute.autocast():
+                    prob = model.expert.sync_probability(_stack(fake), inputs.sync_mels)
+                sync = _bce(prob, 1.0)
+                loss = loss + weight_s * sync
+                losses.sync = sync.item()
+            if c.disc_weight > 0:
+                with self.compute.autocast():
+                    judged = model.discriminator(fake)
+                adversarial = _bce(judged, 1.0)
+                loss = loss + c.disc_weight * adversarial
+                losses.adversarial = adversarial.item()
+            optimizers = [self.opt_g]
+            if inputs.mouth is not None:
+                mouth = F.mse_loss(self.mouth_probe(audio.float()).squeeze(1), inputs.mouth)
+                loss = loss + c.mouth_probe_weight * mouth
+                losses.mouth = mouth.item()
+                optimizers.append(self.opt_probe)  # a scaler only steps optimizers with gradients
+            self._update(loss, *optimizers)
+        finally:
+            _freeze(model.expert, model.discriminator, frozen=False)
+        return l1
 
     def _update(self, loss: torch.Tensor, *optimizers: torch.optim.Optimizer) -> None:
         for optimizer in optimizers:
