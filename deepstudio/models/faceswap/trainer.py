@@ -308,9 +308,16 @@ class FaceSwapTrainer:
         return results
 
     def release_memory(self) -> None:
+        """After an out-of-memory error: drop gradients and cached blocks, and forget the
+        interrupted step in the gradient scaler (keeping its scale), which refuses to step an
+        optimizer twice between updates."""
         self.opt_g.zero_grad(set_to_none=True)
         self.opt_d.zero_grad(set_to_none=True)
         self.opt_probe.zero_grad(set_to_none=True)
+        scaler = self.compute.grad_scaler()
+        if scaler.is_enabled():
+            scaler.load_state_dict(self._scaler.state_dict())
+        self._scaler = scaler
         self.compute.release_memory()
 
     # -- outputs ------------------------------------------------------------------------------
