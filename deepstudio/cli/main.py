@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from deepstudio import __version__
 from deepstudio.errors import Cancelled, UserError
+from deepstudio.persistence.project_store import MANIFEST_SUFFIX, PROJECT_SUFFIX
 
 EXIT_USER_ERROR = 2
 
@@ -36,6 +37,18 @@ COMMAND_MODULES = (
 )
 
 
+class VersionAction(argparse.Action):
+    """``--version``: DeepStudio's version plus the torch build and device, so that a user
+    (or a bug report) can tell the CPU edition from the GPU one."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from deepstudio.models.device import runtime_report
+
+        frozen = " (installed build)" if getattr(sys, "frozen", False) else ""
+        print("\n".join([f"DeepStudio {__version__}{frozen}", *runtime_report()]))
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
@@ -43,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="deepstudio",
         description="DeepStudio: an editor for consenting, disclosed synthetic media. "
                     "Run without a command to open the editor.")
-    parser.add_argument("--version", action="version", version=f"DeepStudio {__version__}")
+    parser.add_argument("--version", action=VersionAction, nargs=0,
+                        help="show the version, the torch build and the compute device")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -61,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     if not args_list:
         args_list = ["gui"]
+    elif args_list[0].rstrip("/\\").endswith((PROJECT_SUFFIX, MANIFEST_SUFFIX)):
+        args_list = ["gui", *args_list]  # a desktop handing over a project (macOS Finder)
     args = parser.parse_args(args_list)
     if not hasattr(args, "run"):
         parser.print_help()

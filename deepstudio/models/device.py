@@ -285,3 +285,20 @@ def map_batches(run: Callable[[slice], T], count: int, batch_size: int,
         results.append(result)
         start += batch_size
     return results, batch_size
+
+
+def runtime_report() -> list[str]:
+    """What ``deepstudio --version`` and the About box say about the compute side: which
+    torch build is installed (the CPU or the CUDA edition) and which device work runs on."""
+    cuda = torch.version.cuda
+    lines = [f"torch {torch.__version__} ({f'CUDA {cuda}' if cuda else 'CPU'} build)"]
+    if torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        props = torch.cuda.get_device_properties(0)
+        more = f" and {count - 1} more" if count > 1 else ""
+        lines.append(f"device: CUDA, {props.name} ({props.total_memory / 2**30:.0f} GiB){more}")
+    elif cuda:
+        lines.append("device: CPU (a CUDA build, but no usable CUDA device or driver)")
+    else:
+        lines.append("device: CPU")
+    return lines

@@ -11,6 +11,9 @@
   separators. Projects in memory keep the stored form; resolve with :meth:`ProjectPaths.resolve`.
 - Autosave goes to ``project.autosave.json``; it is offered for recovery while it is newer
   than ``project.json``.
+- Each save also leaves a small manifest, ``Name.dstudio/Name.dstudio-project``: folders
+  cannot carry a file type on Linux, so desktops recognise a project by that file
+  (``application/x-deepstudio-project``) and opening it opens its folder.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ log = logging.getLogger(__name__)
 PROJECT_SUFFIX = ".dstudio"
 PROJECT_FILE = "project.json"
 AUTOSAVE_FILE = "project.autosave.json"
+MANIFEST_SUFFIX = ".dstudio-project"
+MANIFEST_TEXT = dumps_json({
+    "format": "deepstudio-project", "project_file": PROJECT_FILE,
+    "about": "Opening this file with DeepStudio opens the project folder it lies in."})
 BACKUP_COUNT = 5
 SUBFOLDERS = ("cache", "facesets", "models", "jobs", "renders")
 MAX_PROJECT_BYTES = 64 * 2**20
@@ -44,7 +51,8 @@ _HASH_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 __all__ = [
     "SCHEMA_VERSION", "ProjectPaths", "create_project", "discard_autosave", "load_project",
-    "migration", "project_folder_for", "recoverable_autosave", "resolve_media_path",
+    "migration", "project_folder_for", "project_folder_of", "recoverable_autosave",
+    "resolve_media_path",
     "save_project", "write_autosave",
 ]
 
@@ -69,6 +77,11 @@ class ProjectPaths:
     def backup(self, n: int) -> Path:
         """The n-th newest backup (1 = the file before the last save)."""
         return self.folder / f"{PROJECT_FILE}.{n}"
+
+    @property
+    def manifest_file(self) -> Path:
+        """``Name.dstudio-project``, named after the folder (see the module docstring)."""
+        return self.folder / (self.folder.name.removesuffix(PROJECT_SUFFIX) + MANIFEST_SUFFIX)
 
     @property
     def cache(self) -> Path:
@@ -113,6 +126,15 @@ class ProjectPaths:
         if Path(stored).is_absolute():
             return Path(stored)
         return Path(os.path.normpath(self.folder / PurePosixPath(stored)))
+
+
+def project_folder_of(path: str | Path) -> Path:
+    """The project folder a path names: the folder itself, or the folder holding a given
+    manifest or ``project.json`` (what a desktop passes when one is double-clicked)."""
+    path = Path(path)
+    if path.name.endswith(MANIFEST_SUFFIX) or path.name == PROJECT_FILE:
+        return path.parent
+    return path
 
 
 def resolve_media_path(paths: ProjectPaths, media: MediaItem) -> Path:
@@ -300,9 +322,19 @@ def save_project(project: Project, folder: str | Path, *,
             if current is not None:
                 _rotate_backups(paths, current)
             atomic_write_text(paths.project_file, text)
+        _write_manifest(paths)
     except OSError as exc:
         raise ProjectError(f"cannot save ({exc.strerror or exc})", paths.project_file) from None
     discard_autosave(paths.folder)
+
+
+def _write_manifest(paths: ProjectPaths) -> None:
+    """Leave the manifest named after the folder; drop ones a renamed folder left behind."""
+    for stale in paths.folder.glob(f"*{MANIFEST_SUFFIX}"):
+        if stale != paths.manifest_file:
+            stale.unlink()
+    if not paths.manifest_file.is_file():
+        atomic_write_text(paths.manifest_file, MANIFEST_TEXT)
 
 
 def create_project(folder: str | Path, name: str) -> Project:

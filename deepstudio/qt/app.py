@@ -9,10 +9,12 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from deepstudio.qt.mainwindow import MainWindow
 from deepstudio.qt.theme import apply_dark_theme
+from deepstudio.resources import APP_ID, resource
 
 SETTLE_TIMEOUT_S = 20.0
 
@@ -25,6 +27,8 @@ def application() -> QApplication:
         app = QApplication(sys.argv[:1])
         app.setApplicationName("DeepStudio")
         app.setOrganizationName("DeepStudio")
+        app.setDesktopFileName(APP_ID)  # Wayland matches windows to the desktop entry by it
+        app.setWindowIcon(QIcon(str(resource(f"icons/hicolor/scalable/apps/{APP_ID}.svg"))))
         apply_dark_theme(app)
     return app  # type: ignore[return-value]
 

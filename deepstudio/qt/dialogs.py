@@ -1,4 +1,4 @@
-"""Small dialogs: new project, preferences, and the one-line error box."""
+"""Small dialogs: new project, preferences, the one-line error box and the About text."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from deepstudio import __version__
 from deepstudio.persistence.settings import Settings
 
 
@@ -30,6 +31,17 @@ def error_box(parent: QWidget, message: str, title: str = "DeepStudio") -> QMess
     box.setObjectName("ErrorBox")
     box.open()
     return box
+
+
+def about_text() -> str:
+    """The About box: what DeepStudio is, its version, and the torch build and device it
+    computes on (the same lines as ``deepstudio --version``)."""
+    from deepstudio.models.device import runtime_report
+
+    return "\n".join([
+        f"DeepStudio {__version__}", *runtime_report(), "",
+        "An editor for consenting, disclosed synthetic media. Every export carries Content "
+        "Credentials and an invisible watermark."])
 
 
 def _buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:

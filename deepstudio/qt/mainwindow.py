@@ -31,7 +31,7 @@ from deepstudio.core.timebase import parse_rate
 from deepstudio.errors import UserError
 from deepstudio.persistence.settings import Settings, load_settings, save_settings
 from deepstudio.qt.bridge import MainThreadBridge, on_main_thread
-from deepstudio.qt.dialogs import NewProjectDialog, PreferencesDialog
+from deepstudio.qt.dialogs import NewProjectDialog, PreferencesDialog, about_text
 from deepstudio.qt.export_dialog import ExportDialog
 from deepstudio.qt.faces import face_spans, faces_text
 from deepstudio.qt.icons import icon
@@ -551,10 +551,7 @@ class MainWindow(QMainWindow):
         return job
 
     def about(self) -> None:
-        QMessageBox.about(self, "About DeepStudio",
-                          "DeepStudio — an editor for consenting, disclosed synthetic media.\n"
-                          "Every export carries Content Credentials and an invisible "
-                          "watermark.")
+        QMessageBox.about(self, "About DeepStudio", about_text())
 
     # --- edit ------------------------------------------------------------------------------
 

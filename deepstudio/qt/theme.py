@@ -1,13 +1,11 @@
-"""The dark theme: Fusion style, a dark palette and the stylesheet in resources/dark.qss."""
+"""The dark theme: Fusion style, a dark palette and the stylesheet resources/theme/dark.qss."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+from deepstudio.resources import resource
 
 ACCENT = QColor("#3d8ee6")
 VIDEO_CLIP = QColor("#37608f")
@@ -25,7 +23,7 @@ def face_colour(track_id: int) -> QColor:
 
 
 def stylesheet() -> str:
-    return (RESOURCES / "dark.qss").read_text("utf-8")
+    return resource("theme/dark.qss").read_text("utf-8")
 
 
 def apply_dark_theme(app: QApplication) -> None:

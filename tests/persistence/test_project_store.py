@@ -297,3 +297,21 @@ def test_schema_1_projects_gain_stored_rate_time_positions_and_linked_sound(
     assert (sound_b.start, sound_b.in_frame, sound_b.out_frame) == (100, 25, 153)
     # the dialogue on A1 overlaps both, so the linked sound goes to a new audio track
     assert track_a.id == track_b.id != "A1" and track_a.kind == "audio"
+
+
+def test_a_saved_project_carries_a_manifest_named_after_its_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "My Film.dstudio"
+    create_project(folder, "My Film")
+    manifest = folder / "My Film.dstudio-project"
+    assert ProjectPaths(folder).manifest_file == manifest
+    assert json.loads(manifest.read_text("utf-8"))["format"] == "deepstudio-project"
+    renamed = folder.rename(tmp_path / "Final Cut.dstudio")
+    save_project(load_project(renamed), renamed)
+    assert [p.name for p in renamed.glob("*.dstudio-project")] == ["Final Cut.dstudio-project"]
+
+
+def test_a_manifest_or_project_file_names_its_project_folder(folder: Path) -> None:
+    paths = ProjectPaths(folder)
+    assert store.project_folder_of(paths.manifest_file) == paths.folder
+    assert store.project_folder_of(paths.project_file) == paths.folder
+    assert store.project_folder_of(folder) == folder
