@@ -8,7 +8,9 @@
 # It makes (or reuses) a build virtualenv ($DEEPSTUDIO_BUILD_VENV, default .venv, or .venv-gpu
 # for --gpu), installs DeepStudio with its packaging tools there, and runs PyInstaller on
 # packaging/deepstudio.spec. A build whose inputs (sources, resources, spec, installed
-# packages) have not changed since the last one is skipped: that is the build cache CI uses.
+# packages) have not changed since the last one is skipped. With DEEPSTUDIO_BUILD_CACHE set to
+# a folder, the build and PyInstaller's work files live there and dist/DeepStudio links to it,
+# so that a fresh clone (CI) reuses an unchanged build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -20,6 +22,14 @@ if [ "$edition" = gpu ]; then
 else
   venv=${DEEPSTUDIO_BUILD_VENV:-.venv}
   dist=dist
+fi
+work="build/pyinstaller-$edition"
+if [ -n "${DEEPSTUDIO_BUILD_CACHE:-}" ]; then
+  mkdir -p "$DEEPSTUDIO_BUILD_CACHE" "$dist"
+  rm -rf "$dist/DeepStudio"
+  ln -s "$DEEPSTUDIO_BUILD_CACHE/dist-$edition/DeepStudio" "$dist/DeepStudio"
+  work="$DEEPSTUDIO_BUILD_CACHE/work-$edition"
+  dist="$DEEPSTUDIO_BUILD_CACHE/dist-$edition"
 fi
 app="$dist/DeepStudio"
 
@@ -52,7 +62,7 @@ fi
 
 start=$(date +%s)
 nice -n 10 pyinstaller --noconfirm --log-level WARN --distpath "$dist" \
-  --workpath "build/pyinstaller-$edition" packaging/deepstudio.spec
+  --workpath "$work" packaging/deepstudio.spec
 install -m 755 packaging/linux/install.sh packaging/linux/uninstall.sh "$app/"
 echo "$fingerprint" > "$app/.build-fingerprint"
 echo "build.sh: built $app in $(( $(date +%s) - start )) s, $(du -sh "$app" | cut -f1)"

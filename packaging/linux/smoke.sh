@@ -16,7 +16,8 @@ work=$(mktemp -d)
 xvfb_pid=
 trap '[ -z "$xvfb_pid" ] || kill "$xvfb_pid"; rm -rf "$work"' EXIT
 mkdir -p "$work/home"
-step() { echo "== smoke: $*"; }
+steps=0
+step() { steps=$((steps + 1)); echo "== smoke: $*"; }
 fail() { echo "smoke.sh: FAILED: $*" >&2; exit 1; }
 # The frozen build must work on its own: no venv, no PYTHONPATH, nothing from this checkout.
 qpa=offscreen
@@ -91,3 +92,4 @@ frozen sh "$data/deepstudio/uninstall.sh"
 [ -z "$(frozen xdg-mime query default "$MIME_TYPE")" ] || fail "default left behind"
 
 echo "smoke.sh: all checks passed ($app)"
+echo "smoke: $steps passed, 0 failed"

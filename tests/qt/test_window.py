@@ -3,6 +3,7 @@ edit, undo/redo, export, cancel, errors, autosave recovery and closing."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -206,6 +207,31 @@ def test_screenshot_command(qtbot, tmp_path, astronaut_project):
     colours = {image.pixel(x, y) for x in range(300, 1100, 7) for y in range(100, 500, 7)}
     assert len(colours) > 500
     assert Path(astronaut_project, "project.json").exists()
+
+
+def test_a_project_opens_from_the_manifest_file_a_desktop_hands_over(qtbot, tmp_path,
+                                                                      astronaut_project):
+    from PySide6.QtGui import QImage
+
+    from deepstudio.cli.main import main
+    from deepstudio.persistence.project_store import ProjectPaths
+
+    manifest = ProjectPaths(astronaut_project).manifest_file
+    png = tmp_path / "shot.png"
+    # as a file manager runs the desktop entry (or Finder the app): the bare path, no command
+    assert main([str(manifest), "--screenshot", str(png)]) == 0
+    image = QImage(str(png))
+    colours = {image.pixel(x, y) for x in range(300, 1100, 7) for y in range(100, 500, 7)}
+    assert len(colours) > 500  # the project's clip is in the preview
+
+
+def test_the_about_box_names_the_torch_build_and_device() -> None:
+    from deepstudio.qt.dialogs import about_text
+
+    text = about_text()
+    assert "DeepStudio 0.1" in text
+    assert re.search(r"^torch \S+ \((CPU|CUDA [\d.]+) build\)$", text, re.M)
+    assert re.search(r"^device: (CPU|CUDA, .+)", text, re.M)
 
 
 def test_long_gop_media_gets_a_proxy_the_preview_reads(qtbot, window, tmp_path):
