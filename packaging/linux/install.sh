@@ -55,10 +55,14 @@ mkdir -p "$bin"
 ln -sf "$app/deepstudio" "$bin/deepstudio"
 echo "file $bin/deepstudio" >> "$list"
 
-exec_path=$(printf '%s' "$app/deepstudio" | sed 's/[\\"`$]/\\\\&/g')
+# The entry's Exec names the installed launcher, quoted as the desktop-entry spec wants it
+# (inside quotes: \\" \\` \\$ and \\\\ for a backslash; %% for a percent sign).
+exec_path=$(printf '%s' "$app/deepstudio" \
+  | sed -e 's/\\/\\\\\\\\/g' -e 's/["`$]/\\\\&/g' -e 's/%/%%/g')
 mkdir -p "$data/applications"
-sed -e "s|^Exec=deepstudio |Exec=\"$exec_path\" |" -e "s|^TryExec=.*|TryExec=$app/deepstudio|" \
-  "$resources/linux/$APP_ID.desktop" > "$data/applications/$APP_ID.desktop"
+{ grep -v -e '^Exec=' -e '^TryExec=' "$resources/linux/$APP_ID.desktop"
+  printf 'Exec="%s" gui %%f\nTryExec=%s\n' "$exec_path" "$app/deepstudio"
+} > "$data/applications/$APP_ID.desktop"
 echo "file $data/applications/$APP_ID.desktop" >> "$list"
 put "$resources/linux/$APP_ID.metainfo.xml" "$data/metainfo/$APP_ID.metainfo.xml"
 put "$resources/linux/$APP_ID.mime.xml" "$data/mime/packages/$APP_ID.xml"

@@ -79,7 +79,10 @@ desktop-file-validate "$data/applications/$APP_ID.desktop"
 default=$(frozen xdg-mime query default "$MIME_TYPE")
 echo "xdg-mime query default $MIME_TYPE: $default"
 [ "$default" = "$APP_ID.desktop" ] || fail "DeepStudio is not the default for projects"
-filetype=$(frozen xdg-mime query filetype "$manifest")
+# File managers (GNOME Files, PCManFM, Thunar, Caja) type files with GIO, which reads the
+# shared-mime-info database install.sh updated; xdg-mime asks GIO on a GNOME desktop (on an
+# unknown one it falls back to `file`, which knows only the JSON inside).
+filetype=$(frozen env XDG_CURRENT_DESKTOP=GNOME xdg-mime query filetype "$manifest")
 echo "xdg-mime query filetype $(basename "$manifest"): $filetype"
 [ "$filetype" = "$MIME_TYPE" ] || fail "the manifest is not recognised as $MIME_TYPE"
 frozen "$work/home/.local/bin/deepstudio" --version > /dev/null || fail "installed command"
