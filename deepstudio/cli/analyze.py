@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from deepstudio.cli.main import add_quiet
@@ -35,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         from deepstudio.persistence.atomic import atomic_write_text
 
-        atomic_write_text(args.json, json.dumps(analysis.to_json()))
+        atomic_write_text(args.json, analysis.to_json())  # already JSON text
     print(format_summary(args.input, summary))
     return 0
 
