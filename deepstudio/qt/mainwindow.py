@@ -130,7 +130,9 @@ class MainWindow(QMainWindow):
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             action.setToolTip(f"{tip or text.replace('&', '').rstrip('…')}"
                               + (f"  ({keys})" if keys else ""))
-        action.triggered.connect(slot)
+        # triggered(bool) passes the checked flag: only checkable actions' slots take it
+        # (a slot with an optional argument, such as a path, would receive False)
+        action.triggered.connect(slot if checkable else lambda: slot())
         self.addAction(action)
         return action
 
