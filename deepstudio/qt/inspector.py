@@ -29,6 +29,7 @@ from deepstudio.core import commands as cmd
 from deepstudio.core import keyframes
 from deepstudio.core.effects import ParamSpec, effect_spec, effect_specs
 from deepstudio.core.project import Clip, Effect, Project
+from deepstudio.core.timecode import format_timecode
 from deepstudio.errors import UserError
 from deepstudio.qt.param_editors import (
     KeyframedNumber,
@@ -36,7 +37,6 @@ from deepstudio.qt.param_editors import (
     model_picker,
     number_spin,
 )
-from deepstudio.qt.timecode import format_timecode
 from deepstudio.qt.timeline import Selection, effect_label
 
 MAX_FRAMES = 10_000_000

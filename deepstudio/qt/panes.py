@@ -16,11 +16,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from deepstudio.core.timecode import format_timecode
 from deepstudio.qt.icons import icon
 from deepstudio.qt.media_cache import MediaCache
 from deepstudio.qt.playback import PreviewController
 from deepstudio.qt.preview_view import PreviewView
-from deepstudio.qt.timecode import format_timecode
 from deepstudio.qt.timeline import HEADER_W, TimelineView
 
 ZOOMS = (("Fit", None), ("25 %", 0.25), ("50 %", 0.5), ("100 %", 1.0), ("200 %", 2.0))

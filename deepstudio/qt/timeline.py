@@ -32,10 +32,10 @@ from PySide6.QtWidgets import QWidget
 from deepstudio.core import commands as cmd
 from deepstudio.core.effects import effect_spec
 from deepstudio.core.project import Clip, Effect, Project, Track
+from deepstudio.core.timecode import format_short, ruler_step
 from deepstudio.errors import UserError
 from deepstudio.qt import theme
 from deepstudio.qt.media_cache import MediaCache
-from deepstudio.qt.timecode import format_short, ruler_step
 
 MEDIA_MIME = "application/x-deepstudio-media"
 

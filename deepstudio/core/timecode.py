@@ -20,6 +20,22 @@ def format_timecode(frame: int, fps: Fraction) -> str:
     return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
 
 
+def parse_timecode(text: str, fps: Fraction) -> int | None:
+    """The frame a person typed: ``HH:MM:SS:FF`` (leading fields may be left out, so
+    ``1:05`` is one second and five frames) or a plain frame count; None if it is neither."""
+    parts = text.strip().split(":")
+    if not all(p.strip().isdigit() for p in parts) or len(parts) > 4:
+        return None
+    numbers = [int(p) for p in parts]
+    if len(numbers) == 1:
+        return numbers[0]
+    ff = numbers.pop()
+    seconds = 0
+    for value in numbers:
+        seconds = seconds * 60 + value
+    return seconds * frames_per_second(fps) + ff
+
+
 def format_short(frame: int, fps: Fraction) -> str:
     """A compact ruler label: ``M:SS`` on whole seconds, else ``M:SS:FF``."""
     base = frames_per_second(fps)
