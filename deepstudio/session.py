@@ -36,6 +36,7 @@ from deepstudio.persistence.project_store import (
     load_project,
     recoverable_autosave,
     save_project,
+    save_project_as,
     write_autosave,
 )
 from deepstudio.types import Id, TrainResult, new_id
@@ -119,6 +120,13 @@ class Session:
         save_project(self.project, self.folder)
         self.history.mark_saved()
         self._dirty_after_recovery = False
+
+    def save_as(self, folder: str | Path, name: str) -> Path:
+        """Write the project as a new project folder with copies of its analyses, facesets
+        and models; returns it. This session stays on the old folder (unsaved changes go
+        only to the copy): open the new one to go on there."""
+        assert self.folder is not None, "an in-memory project cannot be saved"
+        return save_project_as(self.project, self.folder, folder, name)
 
     def write_autosave(self) -> None:
         if self.folder is not None and self.dirty:
@@ -433,6 +441,14 @@ class Session:
                 self._render_dir())
         return self.jobs.submit("render", f"Render {Path(output).name}",
                                 lambda report: run_isolated(render_with_analysis, args, report))
+
+    def problems(self) -> list:
+        """What keeps the timeline's effects from exporting as placed (missing models or
+        dialogue, missing consent), in the user's words; see engine.problems."""
+        from deepstudio.engine.problems import export_problems
+
+        resolve = self.paths.resolve if self.paths is not None else Path
+        return export_problems(self.project, resolve)
 
     def _render_dir(self) -> Path:
         """Where renders keep their resumable chunks."""

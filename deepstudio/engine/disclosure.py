@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from deepstudio.core.consent import require_consent
+from deepstudio.core.consent import valid_consent
 from deepstudio.core.effects import effect_spec
-from deepstudio.core.project import FaceTrackRef, Project
+from deepstudio.core.names import effect_name, effect_span, face_track_name
+from deepstudio.core.project import Effect, FaceTrackRef, Identity, Project
 from deepstudio.engine.effects import FrameItem
 from deepstudio.errors import ConsentError
 from deepstudio.media.decode import rgb_to_i420
@@ -41,39 +42,123 @@ class LabelSettings:
     opacity: float = 0.8
 
 
+SCOPE_WORDS = {"train": "training", "swap": "face swap", "lipsync": "lip-sync"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that keeps an effect from being exported as placed, in the user's words
+    (names and timecodes, never ids or command syntax)."""
+
+    effect_id: str
+    badge: str
+    """A few words for the effect's bar and the preview: "no consent for lip-sync"."""
+    text: str
+    """A sentence naming the effect, where it lies and what to do."""
+    person: str | None = None
+    """Whose consent would fix it (the consent dialog opens on them)."""
+    scope: str | None = None
+    """The consent scope to record."""
+    face: FaceTrackRef | None = None
+    """A face track to assign to a person first."""
+
+
+def consent_problems(project: Project, on: date | None = None) -> list[Problem]:
+    """Every identity-altering effect whose people lack the consent it needs on day ``on``
+    (default today): unbound effects, faces assigned to nobody, missing, expired or revoked
+    consent of the person altered and of the person a swap renders."""
+    return _check_consents(project, on)[1]
+
+
 def required_consents(project: Project, on: date | None = None) -> tuple[str, ...]:
     """Ids of the consent records that allow every identity-altering effect; raises
-    ConsentError naming the effect when one is missing."""
+    ConsentError with the first problem (and how many more there are) otherwise."""
+    ids, problems = _check_consents(project, on)
+    if problems:
+        more = len(problems) - 1
+        raise ConsentError(problems[0].text + (f" (and {more} more problem{'s' * (more > 1)})"
+                                               if more else ""))
+    return ids
+
+
+def _check_consents(project: Project, on: date | None) -> tuple[tuple[str, ...], list[Problem]]:
     ids: list[str] = []
-    for effect in project.effects.values():
-        spec = effect_spec(effect.type)
-        if spec.consent_scope is None:
-            continue
-        if effect.face_track is None or effect.media_id is None:
-            raise ConsentError(f"{spec.label} effect {effect.id} is not bound to a face track "
-                               "(bind it to the face of a person with a recorded consent)")
-        identity = project.identity_of_face_track(FaceTrackRef(effect.media_id,
-                                                               effect.face_track))
+    problems: list[Problem] = []
+    for effect in sorted(project.effects.values(), key=lambda e: (e.start, e.end)):
+        scope = effect_spec(effect.type).consent_scope
+        if scope is not None:
+            _check_effect(project, effect, scope, on, ids, problems)
+    return tuple(dict.fromkeys(ids)), problems
+
+
+def _check_effect(project: Project, effect: Effect, scope: str, on: date | None,
+                  ids: list[str], problems: list[Problem]) -> None:
+    """Add the consent ids that allow ``effect`` to ``ids``, or its problems to
+    ``problems``: the person altered, and the person a swap model renders."""
+    where = f"{effect_name(project, effect)} ({effect_span(project, effect)})"
+    words = SCOPE_WORDS[scope]
+
+    def problem(badge: str, text: str, **fix) -> None:
+        problems.append(Problem(effect.id, badge, f"{where}: {text}", **fix))
+
+    def consent_of(identity: Identity, rendered: bool = False) -> None:
+        record = valid_consent(identity, scope, on)
+        if record is not None:
+            ids.append(record.id)
+        else:
+            problem(f"no consent{' from ' + identity.name if rendered else ''} for {words}",
+                    _consent_gap(identity, scope, on, rendered), person=identity.name,
+                    scope=scope)
+
+    if effect.face_track is None or effect.media_id is None:
+        problem("no face chosen", "it is not aimed at a face; choose the face track of a "
+                f"person with consent for {words} in the inspector.")
+    else:
+        ref = FaceTrackRef(effect.media_id, effect.face_track)
+        identity = project.identity_of_face_track(ref)
         if identity is None:
-            raise ConsentError(
-                f"face track #{effect.face_track} of {spec.label} effect {effect.id} belongs to "
-                "no identity: name the person and record their consent first")
-        ids.append(require_consent(identity, spec.consent_scope, on).id)
-        if "identity" in effect.params:  # the person a swap model renders into the shot
-            ids.append(_rendered_person_consent(project, effect, spec, on))
-    return tuple(dict.fromkeys(ids))
+            problem("no person assigned", f"{face_track_name(project, ref)} is not assigned "
+                    f"to a person; assign the face in Identities and record their consent "
+                    f"for {words}.", face=ref, scope=scope)
+        else:
+            consent_of(identity)
+    if "identity" in effect.params:  # the person a swap model renders into the shot
+        name = effect.params.get("identity") or ""
+        person = next((i for i in project.identities.values() if i.name == name), None)
+        if not name:
+            problem("no 'Render as' person", "choose whom the model renders ('Render as' in "
+                    "the inspector).")
+        elif person is None:
+            problem(f"{name} is not a person here", f"it renders {name}, who is not a person "
+                    f"of this project; record {name}'s consent for {words}.", person=name,
+                    scope=scope)
+        else:
+            consent_of(person, rendered=True)
 
 
-def _rendered_person_consent(project: Project, effect, spec, on: date | None) -> str:
-    name = effect.params.get("identity") or ""
-    if not name:
-        raise ConsentError(f"{spec.label} effect {effect.id}: choose the person the model "
-                           "renders (its 'Render as' identity)")
-    person = next((i for i in project.identities.values() if i.name == name), None)
-    if person is None:
-        raise ConsentError(f"{spec.label} effect {effect.id} renders {name!r}, who is not an "
-                           "identity of this project: add them and record their consent")
-    return require_consent(person, spec.consent_scope, on).id
+def _consent_gap(identity: Identity, scope: str, on: date | None,
+                 rendered: bool = False) -> str:
+    """Why ``identity`` has no valid consent for ``scope``, as a sentence ("Anna's consent
+    for lip-sync expired on 2025-01-31."), or, for the person a swap renders, as the rest of
+    "it renders …"."""
+    day = on or date.today()
+    words = SCOPE_WORDS[scope]
+    covering = [r for r in identity.consents if scope in r.scope]
+    last = max(covering, key=lambda r: r.date, default=None)
+    if last is None:
+        has, whose = f"has no recorded consent for {words}", None
+    elif last.revoked and (last.revoked_date is None
+                           or date.fromisoformat(last.revoked_date) <= day):
+        has, whose = None, f"consent for {words} was revoked" + (
+            f" on {last.revoked_date}" if last.revoked_date else "")
+    elif last.expiry is not None and date.fromisoformat(last.expiry) < day:
+        has, whose = None, f"consent for {words} expired on {last.expiry}"
+    else:
+        has, whose = None, f"consent for {words} only starts on {last.date}"
+    name = identity.name
+    if rendered:
+        return f"it renders {name}, " + (f"who {has}." if has else f"whose {whose}.")
+    return f"{name} {has}." if has else f"{name}'s {whose}."
 
 
 class Disclosure:

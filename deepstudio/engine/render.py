@@ -36,6 +36,7 @@ from deepstudio.engine.effects import (
     FrameItem,
     build_processors,
 )
+from deepstudio.engine.problems import require_exportable
 from deepstudio.engine.retime import clip_frames
 from deepstudio.engine.stage_times import StageTimes
 from deepstudio.engine.timeline import Segment, audio_parts, video_segments
@@ -182,6 +183,8 @@ def render_with_analysis(inputs: RenderInputs, cache_dir: Path, output: Path,
     from deepstudio.engine.progress import split_progress
 
     project = inputs.project
+    # every effect can run and has its consent: say so before minutes of analysis
+    require_exportable(project, EffectContext(project, inputs.project_folder).resolve)
     first, second = split_progress(progress, 0.3 if project.effects else 0.0)
     analyses = {}
     if project.effects:

@@ -89,10 +89,10 @@ def test_identity_altering_effect_needs_consent(index_video, tmp_path, capsys):
     clip = session.project.clip(session.add_clip_for_media(media))
     track = session.project.tracks[0].id
     session.do(AddEffect(Effect("effect-a", "test_alter", track, 0, media, 0, clip.end, {})))
-    with pytest.raises(ConsentError, match="belongs to no identity"):
+    with pytest.raises(ConsentError, match="index · face 0 is not assigned to a person"):
         session.render_now(tmp_path / "x.mp4", RenderSettings())
     session.do(AddIdentity(Identity("identity-a", "Ada", [FaceTrackRef(media, 0)])))
-    with pytest.raises(ConsentError, match="no valid consent for 'swap'"):
+    with pytest.raises(ConsentError, match="Ada has no recorded consent for face swap"):
         session.render_now(tmp_path / "x.mp4", RenderSettings())
     session.do(AddConsent("identity-a", ConsentRecord("consent-a", "Ada L.", "Producer",
                                                       "2026-01-01", ["swap"])))
