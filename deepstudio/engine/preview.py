@@ -3,6 +3,11 @@
 One worker thread, and the latest request wins: a request that has not started when a newer
 one arrives is cancelled (its Future reports cancelled), so scrubbing never builds a queue of
 stale frames. Decoders stay open per media file, so stepping forward decodes one frame.
+
+An effect that cannot run (no model chosen, a model that fails to load or to apply) never
+costs the picture: the frame is shown without that effect, and the frame reports the effect
+and why (:attr:`PreviewFrame.issues`) only where the effect lies, for the view to badge. Only
+the effects on the requested frame are built, so a broken effect elsewhere costs nothing.
 """
 
 from __future__ import annotations
@@ -11,16 +16,21 @@ import json
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from deepstudio.core.names import effect_name
+from deepstudio.core.project import Effect
 from deepstudio.engine.effects import EffectContext, EffectProcessor, FrameItem, build_processors
 from deepstudio.engine.overlays import Overlays, draw_faces
+from deepstudio.engine.problems import setup_badge
 from deepstudio.engine.render import faces_on_frame, fit_frame, output_size
 from deepstudio.engine.retime import clip_frame
 from deepstudio.engine.threads import lower_thread_priority
 from deepstudio.engine.timeline import top_clip_at
+from deepstudio.errors import UserError
 from deepstudio.media.decode import VideoReader
 
 Compare = Literal["after", "before", "split"]
@@ -36,10 +46,21 @@ class PreviewRequest:
 
 
 @dataclass(frozen=True)
+class EffectIssue:
+    """An effect on the frame that could not be applied, and why ("no model chosen")."""
+
+    effect_id: str
+    name: str
+    """The effect as people call it ("Lip-sync on Anna")."""
+    reason: str
+
+
+@dataclass(frozen=True)
 class PreviewFrame:
     frame_index: int
     image: np.ndarray
     faces: list
+    issues: tuple[EffectIssue, ...] = ()
 
 
 class PreviewService:
@@ -51,7 +72,7 @@ class PreviewService:
         self._pending: tuple[PreviewRequest, Future] | None = None
         self._closed = False
         self._readers: dict[str, VideoReader] = {}
-        self._processors: dict[str, tuple[str, EffectProcessor]] = {}
+        self._processors: dict[str, tuple[str, EffectProcessor | str]] = {}
         self._thread = threading.Thread(target=self._loop, name="deepstudio-preview",
                                         daemon=True)
         self._thread.start()
@@ -72,6 +93,7 @@ class PreviewService:
     def render_frame(self, req: PreviewRequest) -> PreviewFrame:
         """Compose a frame on the calling thread (what the worker runs)."""
         project = self._session.project
+        self._forget_removed_effects()
         try:
             size = output_size(project)
         except Exception:
@@ -86,10 +108,12 @@ class PreviewService:
         image, scale, offset = fit_frame(picture, size)
         faces = faces_on_frame(self._session.analysis(clip.media_id), source, scale, offset)
         before = image.copy() if req.compare != "after" else None
+        issues: list[EffectIssue] = []
         if req.compare != "before":
             item = FrameItem(req.frame, image, clip, source, faces)
-            for processor in self._current_processors():
-                processor.process([item])
+            for effect in project.effects_at(req.frame):
+                if effect.media_id is None or effect.media_id == clip.media_id:
+                    self._apply(effect, item, issues)
             image = item.image
         if req.compare == "before":
             image = before
@@ -98,7 +122,7 @@ class PreviewService:
             image[:, :cut] = before[:, :cut]
         if req.overlays.any:
             draw_faces(image, faces, req.overlays)
-        return PreviewFrame(req.frame, image, faces)
+        return PreviewFrame(req.frame, image, faces, tuple(issues))
 
     def close(self) -> None:
         with self._cond:
@@ -111,7 +135,8 @@ class PreviewService:
         for reader in self._readers.values():
             reader.close()
         for _, processor in self._processors.values():
-            processor.close()
+            if isinstance(processor, EffectProcessor):
+                processor.close()
 
     def _loop(self) -> None:
         lower_thread_priority()
@@ -142,21 +167,66 @@ class PreviewService:
             self._readers[media_id] = reader
         return reader
 
-    def _current_processors(self) -> list[EffectProcessor]:
-        """Processors for the effects as they are now, reusing those whose effect is unchanged
-        (model-based processors are expensive to build)."""
+    def _apply(self, effect: Effect, item: FrameItem, issues: list[EffectIssue]) -> None:
+        """Apply one effect to the item, or leave the picture as it was and note why not."""
         project = self._session.project
-        context = EffectContext(project, self._session.folder)
-        current: list[EffectProcessor] = []
-        for effect in project.effects.values():
-            key = json.dumps(effect.to_dict(), sort_keys=True, default=str)
-            cached = self._processors.get(effect.id)
-            if cached is None or cached[0] != key:
-                if cached is not None:
-                    cached[1].close()
-                cached = (key, build_processors(project, context, [effect])[0])
-                self._processors[effect.id] = cached
-            current.append(cached[1])
-        for gone in set(self._processors) - set(project.effects):
-            self._processors.pop(gone)[1].close()
-        return current
+        reason = self._processor(effect)
+        if isinstance(reason, EffectProcessor):
+            picture = item.image.copy()
+            try:
+                reason.process([item])
+                return
+            except Exception as exc:  # a model failing on this frame: show it without
+                item.image = picture
+                reason = _reason(exc)
+        issues.append(EffectIssue(effect.id, effect_name(project, effect), reason))
+
+    def _processor(self, effect: Effect) -> EffectProcessor | str:
+        """The effect's processor (built once per version of the effect, and again when its
+        model files change), or why it cannot be built."""
+        project = self._session.project
+        resolve = self._session.paths.resolve if self._session.paths is not None else Path
+        badge = setup_badge(project, effect, resolve)
+        if badge is not None:
+            return badge
+        key = json.dumps(effect.to_dict(), sort_keys=True, default=str) + _model_stamp(
+            project, effect, resolve)
+        cached = self._processors.get(effect.id)
+        if cached is None or cached[0] != key:
+            if cached is not None and isinstance(cached[1], EffectProcessor):
+                cached[1].close()
+            context = EffectContext(project, self._session.folder, self._session.device)
+            try:
+                built: EffectProcessor | str = build_processors(project, context, [effect])[0]
+            except Exception as exc:
+                built = _reason(exc)
+            cached = (key, built)
+            self._processors[effect.id] = cached
+        return cached[1]
+
+    def _forget_removed_effects(self) -> None:
+        """Close the processors of effects no longer in the project (an undo, a delete)."""
+        for gone in set(self._processors) - set(self._session.project.effects):
+            processor = self._processors.pop(gone)[1]
+            if isinstance(processor, EffectProcessor):
+                processor.close()
+
+
+def _reason(exc: Exception) -> str:
+    """A short reason for a badge: a UserError's own words, else the exception's kind."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    return f"failed ({type(exc).__name__}: {exc})"
+
+
+def _model_stamp(project, effect: Effect, resolve) -> str:
+    """When the effect's model files last changed (a model being trained writes new
+    checkpoints that the preview should pick up)."""
+    stamps = []
+    for value in effect.params.values():
+        ref = project.models.get(value) if isinstance(value, str) else None
+        if ref is not None:
+            path = resolve(ref.path)
+            files = [path] + (list(path.iterdir()) if path.is_dir() else [])
+            stamps.append(max((f.stat().st_mtime_ns for f in files if f.exists()), default=0))
+    return str(stamps)

@@ -211,10 +211,11 @@ class PreviewController(QObject):
                                    else f"Preview failed: {type(error).__name__}: {error}")
             return
         result = future.result()
+        badges = tuple(f"{issue.name}: {issue.reason}" for issue in result.issues)
         if image is not None:
-            self.view.show_image(*image)
+            self.view.show_image(*image, badges)
         else:
-            self.view.show_frame(result.image)
+            self.view.show_frame(result.image, badges)
         self.shown_frame = result.frame_index
         self.shown_count += 1
         if sent is not None:

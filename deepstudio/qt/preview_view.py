@@ -1,5 +1,6 @@
 """The picture area of the preview pane: a frame fitted (or zoomed) on a dark backdrop,
-with the before/after split handle that can be dragged."""
+with the before/after split handle that can be dragged, and badges naming effects that could
+not be applied to the frame shown."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+BADGE_BACKGROUND = QColor(176, 48, 40, 225)
 
 
 class PreviewView(QWidget):
@@ -22,6 +25,8 @@ class PreviewView(QWidget):
         self.zoom: float | None = None  # None: fit to the widget
         self.split: float | None = None  # position of the split line, None: no split
         self.message = "No project open"
+        self.badges: tuple[str, ...] = ()
+        """Effects left out of the frame shown, and why ("Lip-sync on Anna: no model…")."""
         self._dragging = False
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 180)
@@ -30,13 +35,15 @@ class PreviewView(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(960, 540)
 
-    def show_frame(self, frame: np.ndarray) -> None:
-        self.show_image(self.display_image(frame), (frame.shape[1], frame.shape[0]))
+    def show_frame(self, frame: np.ndarray, badges: tuple[str, ...] = ()) -> None:
+        self.show_image(self.display_image(frame), (frame.shape[1], frame.shape[0]), badges)
 
-    def show_image(self, image: QImage, frame_size: tuple[int, int]) -> None:
+    def show_image(self, image: QImage, frame_size: tuple[int, int],
+                   badges: tuple[str, ...] = ()) -> None:
         """Show an image made by :meth:`display_image` from a frame of ``frame_size``."""
         self.image = image
         self.frame_size = frame_size
+        self.badges = badges
         self.message = ""
         self.update()
 
@@ -71,6 +78,7 @@ class PreviewView(QWidget):
 
     def show_message(self, message: str) -> None:
         self.image = None
+        self.badges = ()
         self.message = message
         self.update()
 
@@ -115,6 +123,7 @@ class PreviewView(QWidget):
         else:  # zoomed, or resized since the image was made
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             p.drawImage(rect, image)
+        self._paint_badges(p, rect)
         if self.split is not None:
             x = rect.left() + self.split * rect.width()
             p.setPen(QPen(QColor("#ffffff"), 2))
@@ -126,6 +135,22 @@ class PreviewView(QWidget):
                 box = QRectF(x - 78 if left else x + 8, rect.top() + 8, 70, 20)
                 p.fillRect(box, QColor(0, 0, 0, 150))
                 p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_badges(self, p: QPainter, rect: QRectF) -> None:
+        """One warning line per effect left out, at the top left of the picture."""
+        metrics = p.fontMetrics()
+        top = max(rect.top(), 0.0) + 8
+        for badge in self.badges:
+            text = metrics.elidedText(f"⚠  {badge}", Qt.TextElideMode.ElideRight,
+                                      int(max(40.0, min(rect.width(), self.width()) - 40)))
+            box = QRectF(max(rect.left(), 0.0) + 8, top, metrics.horizontalAdvance(text) + 16,
+                         metrics.height() + 8)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(BADGE_BACKGROUND)
+            p.drawRoundedRect(box, 4, 4)
+            p.setPen(QColor("#ffffff"))
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+            top += box.height() + 4
 
     def _split_at(self, x: float) -> float:
         rect = self.image_rect()
