@@ -105,7 +105,7 @@ class ConsentDialog(QDialog):
     the identity together with the first record (one undo step)."""
 
     def __init__(self, session, run: Callable[[cmd.Command], bool], person: str | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, scopes: tuple[str, ...] = ()) -> None:
         super().__init__(parent)
         self.session = session
         self.run = run
@@ -190,6 +190,8 @@ class ConsentDialog(QDialog):
         layout.addWidget(buttons)
 
         self._fill_people(person)
+        for scope in scopes:  # what the action that sent the user here lacks
+            self.scopes[scope].setChecked(True)
         session.subscribe(self._changed)
         self.finished.connect(lambda _: self._unsubscribe())
 

@@ -1,8 +1,13 @@
 """The export dialog: range, codec, quality and audio, and the disclosure every render
-carries (content credentials and an invisible watermark; not optional)."""
+carries (content credentials and an invisible watermark; not optional).
+
+Before anything starts, the dialog lists every problem of the timeline (effects without a
+model, people without consent: engine.problems) in the user's words, and Export stays off
+until they are fixed, so a render never fails on the first of them minutes later."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -41,7 +46,7 @@ CORNERS = (("Bottom right", "bottom-right"), ("Bottom left", "bottom-left"),
 
 class ExportDialog(QDialog):
     def __init__(self, default_output: Path, duration: int, marks: tuple[int | None, int | None],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, problems: list[str] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.setMinimumWidth(520)
@@ -90,14 +95,31 @@ class ExportDialog(QDialog):
         disclosure.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.export_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.export_button.setText("Export")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.problems = list(problems or [])
         layout = QVBoxLayout(self)
+        if self.problems:
+            layout.addWidget(self._problem_list())
+            self.export_button.setEnabled(False)
+            self.export_button.setToolTip("Fix the problems listed above first")
         layout.addLayout(form)
         layout.addWidget(disclosure)
         layout.addWidget(self._label_box())
         layout.addWidget(buttons)
+
+    def _problem_list(self) -> QLabel:
+        count = len(self.problems)
+        items = "".join(f"<li>{html.escape(text)}</li>" for text in self.problems)
+        box = QLabel(f"<b>{count} problem{'s' * (count > 1)} to fix before exporting:</b>"
+                     f"<ul style='margin-left: -20px'>{items}</ul>")
+        box.setObjectName("ExportProblems")
+        box.setWordWrap(True)
+        box.setStyleSheet("QLabel { color: #ffd0cc; background: #3d1a1a; "
+                          "border: 1px solid #e5645c; border-radius: 4px; padding: 8px; }")
+        return box
 
     def _label_box(self) -> QGroupBox:
         """The optional visible label (it changes the picture, so the user chooses)."""

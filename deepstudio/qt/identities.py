@@ -8,12 +8,12 @@ It reads the project on every change set and edits it only through commands (``r
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from deepstudio.core import commands as cmd
+from deepstudio.core.names import face_track_name, media_name
 from deepstudio.core.project import CONSENT_SCOPES, FaceTrackRef, Identity
 from deepstudio.qt.consent_dialog import MISSING, SCOPE_LABELS, VALID, consent_state
 from deepstudio.qt.theme import face_colour
@@ -88,6 +89,8 @@ class IdentitiesPane(QWidget):
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         self.tree.itemDoubleClicked.connect(lambda *_: self.consent_clicked())
         self.buttons = {
+            "add": self._button("Add person", "Add a person by name (assign their faces and "
+                                "record their consent next)", self.add_person_clicked),
             "assign": self._button("Assign face", "Assign the face track selected on the "
                                    "timeline (or under the playhead) to the selected person, "
                                    "or to a new one", self.assign_clicked),
@@ -99,12 +102,12 @@ class IdentitiesPane(QWidget):
             "remove": self._button("Remove", "Unassign the selected face track, or forget the "
                                    "selected person", self.remove_clicked),
         }
-        row = QHBoxLayout()
+        row = QGridLayout()  # two rows: the pane stays narrow enough for a laptop screen
         row.setContentsMargins(6, 6, 6, 0)
         row.setSpacing(4)
-        for button in self.buttons.values():
-            row.addWidget(button)
-        row.addStretch(1)
+        for index, button in enumerate(self.buttons.values()):
+            row.addWidget(button, index // 3, index % 3)
+        row.setColumnStretch(3, 1)
         self.hint = QLabel("Select a face on the timeline (or park the playhead on one), "
                            "then Assign face.")
         self.hint.setObjectName("PaneHint")
@@ -151,9 +154,8 @@ class IdentitiesPane(QWidget):
                 item.setTextAlignment(column, Qt.AlignmentFlag.AlignCenter)
                 item.setToolTip(column, why)
             for ref in identity.face_tracks:
-                media = project.media.get(ref.media_id)
-                name = Path(media.path).name if media is not None else ref.media_id
-                child = QTreeWidgetItem([f"face {ref.track_id} · {name}"])
+                child = QTreeWidgetItem([f"{media_name(project, ref.media_id)} · face "
+                                         f"{ref.track_id}"])
                 child.setIcon(0, _swatch(face_colour(ref.track_id)))
                 child.setData(0, ROLE, ("face", (identity.id, ref)))
                 item.addChild(child)
@@ -192,6 +194,7 @@ class IdentitiesPane(QWidget):
         has_session = self.session is not None
         selection = self.selected()
         identity = self.selected_identity()
+        self.buttons["add"].setEnabled(has_session)
         self.buttons["assign"].setEnabled(has_session)
         self.buttons["consent"].setEnabled(has_session)
         self.buttons["extract"].setEnabled(identity is not None and bool(identity.face_tracks))
@@ -222,20 +225,37 @@ class IdentitiesPane(QWidget):
         self.select(("face", (identity_id, ref)))
         return True
 
+    def add_person_clicked(self) -> str | None:
+        """Ask for a name and add that person (or select them if they exist); their id."""
+        name = self.ask_name("Add person")
+        if name is None:
+            return None
+        existing = self.session.identity_named(name)
+        if existing is not None:
+            self.select(("identity", existing.id))
+            return existing.id
+        return self.new_identity(name)
+
     def assign_clicked(self) -> None:
         ref = self.current_face()
         identity = self.selected_identity()
         if identity is not None and ref is not None:
             self.assign(identity.id, ref)
-            return
-        name = self.ask_name("New person" if ref is None else f"Face {ref.track_id} shows")
+        elif ref is not None:
+            self.assign_face(ref)
+        else:
+            self.add_person_clicked()
+
+    def assign_face(self, ref: FaceTrackRef) -> str | None:
+        """Ask whom a face shows and assign it to that person (made if new); their name,
+        or None when the user gave up or the assignment was refused."""
+        name = self.ask_name(f"{face_track_name(self.session.project, ref)} shows")
         if name is None:
-            return
+            return None
         existing = self.session.identity_named(name)
-        if existing is not None and ref is not None:
-            self.assign(existing.id, ref)
-        elif existing is None:
-            self.new_identity(name, ref)
+        done = (self.assign(existing.id, ref) if existing is not None
+                else self.new_identity(name, ref) is not None)
+        return name if done else None
 
     def consent_clicked(self) -> None:
         identity = self.selected_identity()

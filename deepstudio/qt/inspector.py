@@ -1,7 +1,9 @@
 """The inspector: editable properties of the selected clip, effect or face track.
 
 Each edit becomes one core command (``run(command)``), so it is undoable; the inspector
-rebuilds from the project after every change set, never keeping its own copy.
+rebuilds from the project after every change set, never keeping its own copy. Times are
+timeline times, shown as timecode. An effect that cannot be exported as placed shows its
+problems at the top, each with its fix one click away (``fix_problem``).
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -28,27 +30,43 @@ from PySide6.QtWidgets import (
 from deepstudio.core import commands as cmd
 from deepstudio.core import keyframes
 from deepstudio.core.effects import ParamSpec, effect_spec, effect_specs
-from deepstudio.core.project import Clip, Effect, Project
+from deepstudio.core.names import face_track_name, media_name
+from deepstudio.core.project import Clip, Effect, FaceTrackRef, Project
 from deepstudio.core.timecode import format_timecode
+from deepstudio.engine.disclosure import Problem
 from deepstudio.errors import UserError
+from deepstudio.qt.faces import clip_face_spans, face_spans_of
 from deepstudio.qt.param_editors import (
     KeyframedNumber,
+    TimecodeSpin,
     audio_picker,
     model_picker,
     number_spin,
 )
 from deepstudio.qt.timeline import Selection, effect_label
 
-MAX_FRAMES = 10_000_000
+FIX_TEXT = {"consent": "Record consent…", "assign": "Assign to a person…"}
 
 
-def _frame_spin(value: int, minimum: int = 0) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(minimum, MAX_FRAMES)
-    spin.setValue(value)
-    spin.setKeyboardTracking(False)
-    spin.setSuffix(" f")
-    return spin
+def problem_box(problem: Problem, fix: Callable[[Problem], None] | None) -> QWidget:
+    """A problem's sentence, in red, with the button that fixes it (when one can)."""
+    box = QFrame()
+    box.setObjectName("Problem")
+    box.setStyleSheet("#Problem { background: #3d1a1a; border: 1px solid #e5645c; "
+                      "border-radius: 4px; } #Problem QLabel { color: #ffd0cc; }")
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(8, 6, 8, 6)
+    text = QLabel(f"⚠ {problem.text}")
+    text.setObjectName("ProblemText")
+    text.setWordWrap(True)
+    layout.addWidget(text)
+    kind = "consent" if problem.person else "assign" if problem.face else None
+    if kind is not None and fix is not None:
+        button = QPushButton(FIX_TEXT[kind])
+        button.setObjectName("ProblemFix")
+        button.clicked.connect(lambda: fix(problem))
+        layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+    return box
 
 
 class Inspector(QScrollArea):
@@ -61,6 +79,8 @@ class Inspector(QScrollArea):
         self.add_face_effect: Callable[[str, str, int], None] | None = None
         self.playhead: Callable[[], int] = lambda: 0
         self.import_model: Callable[[str], str | None] | None = None
+        self.problems: Callable[[str], list[Problem]] = lambda effect_id: []
+        self.fix_problem: Callable[[Problem], None] | None = None
         self._key_editors: list[KeyframedNumber] = []
         self.setWidgetResizable(True)
         self.rebuild()
@@ -81,6 +101,8 @@ class Inspector(QScrollArea):
 
     def rebuild(self) -> None:
         self._key_editors = []
+        project: Project | None = self.session.project if self.session else None
+        kind, key = self.selection if self.selection else (None, None)
         body = QWidget()
         outer = QVBoxLayout(body)
         outer.setContentsMargins(10, 10, 10, 10)
@@ -89,11 +111,13 @@ class Inspector(QScrollArea):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         title = QLabel()
         title.setObjectName("SectionTitle")
+        title.setWordWrap(True)
         outer.addWidget(title)
+        if project is not None and kind == "effect":
+            for problem in self.problems(key):
+                outer.addWidget(problem_box(problem, self.fix_problem))
         outer.addLayout(form)
         outer.addStretch(1)
-        project: Project | None = self.session.project if self.session else None
-        kind, key = self.selection if self.selection else (None, None)
         try:
             if project is not None and kind == "clip":
                 self._clip(form, title, project, project.clip(key))
@@ -121,16 +145,15 @@ class Inspector(QScrollArea):
         fps = project.timeline_fps()
         title.setText(f"Clip · {Path(media.path).name}")
         form.addRow("Track", QLabel(project.track_of_clip(clip.id).name))
-        start = _frame_spin(clip.start)
+        start = TimecodeSpin(clip.start, fps)
         start.valueChanged.connect(lambda v: self.run(cmd.MoveClip(clip.id, start=v)))
         form.addRow("Start", start)
+        form.addRow("End", QLabel(format_timecode(clip.end, fps)))
         length = project.media_length(clip.media_id)
-        in_spin = _frame_spin(clip.in_frame)
-        in_spin.setMaximum(length - 1)
+        in_spin = TimecodeSpin(clip.in_frame, fps, 0, length - 1)
         in_spin.valueChanged.connect(lambda v: self.run(cmd.TrimClip(clip.id, in_frame=v)))
         form.addRow("Source in", in_spin)
-        out_spin = _frame_spin(clip.out_frame, 1)
-        out_spin.setMaximum(length)
+        out_spin = TimecodeSpin(clip.out_frame, fps, 1, length)
         out_spin.valueChanged.connect(lambda v: self.run(cmd.TrimClip(clip.id, out_frame=v)))
         form.addRow("Source out", out_spin)
         form.addRow("Duration", QLabel(f"{format_timecode(clip.length, fps)}  ({clip.length} f)"))
@@ -169,7 +192,7 @@ class Inspector(QScrollArea):
 
     def _effect(self, form: QFormLayout, title: QLabel, project: Project, effect: Effect
                 ) -> None:
-        title.setText(f"Effect · {effect_label(effect)}")
+        title.setText(f"Effect · {effect_label(project, effect)}")
         try:
             spec = effect_spec(effect.type)
         except UserError as exc:
@@ -179,7 +202,8 @@ class Inspector(QScrollArea):
         description.setWordWrap(True)
         description.setObjectName("PaneHint")
         form.addRow(description)
-        start, end = _frame_spin(effect.start), _frame_spin(effect.end, 1)
+        fps = project.timeline_fps()
+        start, end = TimecodeSpin(effect.start, fps), TimecodeSpin(effect.end, fps, 1)
         start.valueChanged.connect(
             lambda v: self.run(cmd.SetEffectRange(effect.id, v, max(v + 1, effect.end))))
         end.valueChanged.connect(
@@ -193,16 +217,18 @@ class Inspector(QScrollArea):
     def _face_target(self, project: Project, effect: Effect) -> QComboBox:
         combo = QComboBox()
         combo.addItem("All faces", (None, None))
-        for media_id in {c.media_id for _, c in project.clips()}:
+        for media_id in dict.fromkeys(c.media_id for _, c in project.clips()):
             analysis = self.session.analysis(media_id) if project.media[media_id].has_video \
                 else None
             for track_id in sorted(analysis.tracks) if analysis is not None else []:
-                name = Path(project.media[media_id].path).name
-                combo.addItem(f"face {track_id} · {name}", (media_id, track_id))
+                combo.addItem(face_choice(project, FaceTrackRef(media_id, track_id)),
+                              (media_id, track_id))
         if effect.face_track is not None:
             index = combo.findData((effect.media_id, effect.face_track))
             if index < 0:
-                combo.addItem(f"face {effect.face_track}", (effect.media_id, effect.face_track))
+                combo.addItem(face_choice(project, FaceTrackRef(effect.media_id,
+                                                                effect.face_track)),
+                              (effect.media_id, effect.face_track))
                 index = combo.count() - 1
             combo.setCurrentIndex(index)
         combo.currentIndexChanged.connect(
@@ -276,21 +302,22 @@ class Inspector(QScrollArea):
 
     def _face(self, form: QFormLayout, title: QLabel, project: Project, media_id: str,
               track_id: int) -> None:
-        media = project.media[media_id]
-        title.setText(f"Face track {track_id}")
-        form.addRow("Media", QLabel(Path(media.path).name))
+        ref = FaceTrackRef(media_id, track_id)
+        title.setText(f"Face · {face_track_name(project, ref)}")
+        form.addRow("Media", QLabel(Path(project.media[media_id].path).name))
+        form.addRow("Face track", QLabel(f"{track_id}"))
         analysis = self.session.analysis(media_id)
         track = analysis.tracks.get(track_id) if analysis is not None else None
         if track is not None and len(track.frames):
-            frames = track.frames
             fps = project.timeline_fps()
-            form.addRow("Seen in", QLabel(f"{len(frames)} frames"))
-            form.addRow("First", QLabel(format_timecode(int(frames.min()), fps)))
-            form.addRow("Last", QLabel(format_timecode(int(frames.max()), fps)))
-        from deepstudio.core.project import FaceTrackRef
-
-        identity = project.identity_of_face_track(FaceTrackRef(media_id, track_id))
-        form.addRow("Identity", QLabel(identity.name if identity else "not assigned"))
+            form.addRow("Seen in", QLabel(f"{len(track.frames)} frames of the media"))
+            shown = [(a, b) for _, clip in project.clips() if clip.media_id == media_id
+                     for a, b in clip_face_spans(project, clip, face_spans_of(track.frames))]
+            form.addRow("On the timeline", QLabel("\n".join(
+                f"{format_timecode(a, fps)} – {format_timecode(b, fps)}" for a, b in shown)
+                or "not in a clip"))
+        identity = project.identity_of_face_track(ref)
+        form.addRow("Person", QLabel(identity.name if identity else "not assigned"))
         combo = QComboBox()
         for spec in effect_specs():
             combo.addItem(spec.label, spec.type_id)
@@ -299,3 +326,11 @@ class Inspector(QScrollArea):
             combo.currentData(), media_id, track_id))
         form.addRow("Effect", combo)
         form.addRow("", button)
+
+
+def face_choice(project: Project, ref: FaceTrackRef) -> str:
+    """A face in a list of faces: its name, and where it comes from once that is a person's
+    name ("Anna — talk_a · face 0")."""
+    name = face_track_name(project, ref)
+    origin = f"{media_name(project, ref.media_id)} · face {ref.track_id}"
+    return name if name == origin else f"{name} — {origin}"

@@ -1,5 +1,5 @@
-"""Inspector editors for effect parameters that need the project: a model picker (with
-"Import model…"), a dialogue-clip picker, and numbers keyframed at the playhead.
+"""Inspector editors that need the project: a model picker (with "Import model…"), a
+dialogue-clip picker, numbers keyframed at the playhead, and timeline times as timecode.
 
 Each editor calls ``commit(value)`` with the parameter's new value; the inspector turns that
 into one SetEffectParams command.
@@ -8,11 +8,14 @@ into one SetEffectParams command.
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
@@ -24,6 +27,7 @@ from PySide6.QtWidgets import (
 from deepstudio.core import keyframes
 from deepstudio.core.effects import ParamSpec
 from deepstudio.core.project import Effect, Project
+from deepstudio.core.timecode import format_timecode, parse_timecode
 
 MODEL_KINDS = {"face_swap": "faceswap", "lip_sync": "lipsync"}
 """The kind of model (ModelRef.kind) each effect type's "model" parameter takes."""
@@ -82,6 +86,34 @@ def audio_picker(project: Project, value: Any, commit: Commit) -> QComboBox:
     combo.setCurrentIndex(max(0, combo.findData(value)))
     combo.currentIndexChanged.connect(lambda i: commit(combo.itemData(i)))
     return combo
+
+
+class TimecodeSpin(QSpinBox):
+    """A frame number shown and typed as timecode (``00:00:01:05``; a plain frame count is
+    understood too), stepping one frame at a time."""
+
+    def __init__(self, value: int, fps: Fraction, minimum: int = 0, maximum: int = 10**7,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fps = fps
+        self.setRange(minimum, maximum)
+        self.setValue(value)
+        self.setKeyboardTracking(False)
+        self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToPreviousValue)
+        self.setToolTip(f"{value} frames at {float(fps):g} fps; type a timecode or frames")
+
+    def textFromValue(self, value: int) -> str:
+        return format_timecode(value, self.fps)
+
+    def valueFromText(self, text: str) -> int:
+        frame = parse_timecode(text, self.fps)
+        return self.value() if frame is None else frame
+
+    def validate(self, text: str, pos: int):
+        ok = all(c.isdigit() or c == ":" for c in text.strip())
+        state = (QValidator.State.Acceptable if ok and parse_timecode(text, self.fps) is not None
+                 else QValidator.State.Intermediate if ok else QValidator.State.Invalid)
+        return state, text, pos
 
 
 def number_spin(param: ParamSpec) -> QSpinBox | QDoubleSpinBox:

@@ -11,9 +11,10 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QFileDialog, QFrame, QMenu, QScrollArea, QWidget
 
 from deepstudio.core.project import FaceTrackRef
+from deepstudio.engine.disclosure import Problem
 from deepstudio.errors import UserError
 from deepstudio.qt.consent_dialog import ConsentDialog, refusal_box
 from deepstudio.qt.dialogs import error_box
@@ -26,6 +27,16 @@ _CONSENT = re.compile(r"\bconsent\b", re.IGNORECASE)
 MODEL_FILTERS = {"faceswap": "DeepStudio model (card.json)",
                  "lipsync": "Lip-sync model (card.json *.pth);;DeepStudio model (card.json);;"
                             "Wav2Lip checkpoint (*.pth)"}
+
+
+def scrollable(panel: QWidget) -> QScrollArea:
+    """``panel`` in a scroll area: a tall panel then scrolls in a short window instead of
+    making the whole window taller than the screen."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(panel)
+    return area
 
 
 def is_consent_refusal(message: str) -> bool:
@@ -53,11 +64,12 @@ class PeopleTools:
         self.training.error = window.show_error
         window.inspector.playhead = lambda: window.controller.playhead
         window.inspector.import_model = self.import_model
+        window.inspector.fix_problem = self.fix_problem
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         docks = window.docks
         docks["identities"] = window._dock("Identities", self.identities, left)
-        docks["facesets"] = window._dock("Facesets", self.facesets, right)
-        docks["training"] = window._dock("Training", self.training, right)
+        docks["facesets"] = window._dock("Facesets", scrollable(self.facesets), right)
+        docks["training"] = window._dock("Training", scrollable(self.training), right)
         # tabified once the window is laid out: tabifying during construction leaves stale
         # tab bars painted over the docks (Qt 6.11)
         QTimer.singleShot(0, self._tabify)
@@ -142,15 +154,28 @@ class PeopleTools:
                                       "move the playhead onto a face", 6000)
         return found[0] if found else None
 
-    def record_consent(self, person: str | None = None) -> ConsentDialog | None:
+    def record_consent(self, person: str | None = None,
+                       scopes: tuple[str, ...] = ()) -> ConsentDialog | None:
+        """Open the consent dialog on ``person`` with ``scopes`` ticked."""
         w = self.window
         if w.session is None:
             return None
         if self.consent_dialog is not None:
             self.consent_dialog.close()
-        self.consent_dialog = ConsentDialog(w.session, w.run, person, w)
+        self.consent_dialog = ConsentDialog(w.session, w.run, person, w, scopes)
         self.consent_dialog.show()
         return self.consent_dialog
+
+    def fix_problem(self, problem: Problem) -> None:
+        """The one-click fix of an effect's consent problem: the consent dialog on the
+        person with the missing scope ticked; a face assigned to nobody is first given a
+        person (asked for by name)."""
+        person = problem.person
+        if person is None and problem.face is not None:
+            self.raise_dock("identities")
+            person = self.identities.assign_face(problem.face)
+        if person is not None:
+            self.record_consent(person, (problem.scope,) if problem.scope else ())
 
     def extract_faceset(self, ref: FaceTrackRef, identity_id: str):
         try:

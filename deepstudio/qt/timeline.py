@@ -1,5 +1,10 @@
 """The timeline: ruler, video/effect/face/audio lanes, playhead, and clip editing by mouse.
 
+Overlapping effects sit on rows of their own in the effects lane; an effect that cannot be
+exported as placed (no model, no consent: see engine.problems) is outlined in red with its
+problem written on its bar and in its tooltip. Face-track segments carry the face's name
+("multi_a · face 2", or the person assigned to it).
+
 Every edit is a core command sent through ``document.do`` (a Session, or anything with
 ``.project`` and ``.do(command)``), so it is undoable; the view repaints when the window
 tells it the project changed. During a drag only a ghost is drawn: the command runs on
@@ -9,7 +14,7 @@ release.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -30,19 +35,24 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QWidget
 
 from deepstudio.core import commands as cmd
-from deepstudio.core.effects import effect_spec
-from deepstudio.core.project import Clip, Effect, Project, Track
+from deepstudio.core.names import effect_target, effect_type_label, face_track_name
+from deepstudio.core.project import Clip, Effect, FaceTrackRef, Project, Track
 from deepstudio.core.timecode import format_short, ruler_step
+from deepstudio.engine.disclosure import Problem
 from deepstudio.errors import UserError
 from deepstudio.qt import theme
+from deepstudio.qt.faces import clip_face_spans
 from deepstudio.qt.media_cache import MediaCache
 
 MEDIA_MIME = "application/x-deepstudio-media"
+PROBLEM = QColor("#ff5a4f")
 
 HEADER_W = 136
 RULER_H = 30
-LANE_H = {"video": 58, "fx": 24, "faces": 14, "audio": 50}
-FACE_ROW_H = 12
+LANE_H = {"video": 58, "audio": 50}
+FX_ROW_H = 22
+FACE_ROW_H = 18
+LANE_PAD = 4
 EDGE_PX = 6
 SNAP_PX = 8
 
@@ -64,6 +74,8 @@ class Lane:
     top: int
     height: int
     face_ids: tuple[int, ...] = ()
+    effect_rows: dict[str, int] = field(default_factory=dict)
+    """fx lanes: the row of each effect of the track (overlapping effects never share one)."""
 
 
 @dataclass
@@ -99,6 +111,8 @@ class TimelineView(QWidget):
         self.marks: tuple[int | None, int | None] = (None, None)
         self.snapping = True
         self.selection: Selection = None
+        self.problems: dict[str, list[Problem]] = {}
+        """Effect id → what keeps it from exporting as placed (the window keeps it current)."""
         self._drag: Drag | None = None
         self._drop_frame: int | None = None
         self.setMouseTracking(True)
@@ -120,6 +134,10 @@ class TimelineView(QWidget):
         if self.selection and not self._exists(self.selection):
             self.select(None)
         self.setMinimumHeight(max(RULER_H + 120, self._lanes_bottom() + 8))
+        self.invalidate()
+
+    def set_problems(self, problems: dict[str, list[Problem]]) -> None:
+        self.problems = problems
         self.invalidate()
 
     def set_playhead(self, frame: int) -> None:
@@ -211,12 +229,16 @@ class TimelineView(QWidget):
         for track in project.tracks:
             if track.kind == "video":
                 face_ids = self._face_ids(track)
-                rows = max(1, len(face_ids))
-                for kind, height, ids in (("video", LANE_H["video"], ()),
-                                          ("fx", LANE_H["fx"], ()),
-                                          ("faces", 4 + rows * FACE_ROW_H, face_ids)):
-                    lanes.append(Lane(kind, track, top, height, ids))  # type: ignore[arg-type]
-                    top += height
+                rows = effect_rows([e for e in project.effects.values()
+                                    if e.track_id == track.id])
+                fx_height = LANE_PAD + max(1, max(rows.values(), default=0) + 1) * FX_ROW_H
+                faces_height = LANE_PAD + max(1, len(face_ids)) * FACE_ROW_H
+                lanes.append(Lane("video", track, top, LANE_H["video"]))
+                lanes.append(Lane("fx", track, top + LANE_H["video"], fx_height,
+                                  effect_rows=rows))
+                lanes.append(Lane("faces", track, top + LANE_H["video"] + fx_height,
+                                  faces_height, face_ids))
+                top += LANE_H["video"] + fx_height + faces_height
             else:
                 lanes.append(Lane("audio", track, top, LANE_H["audio"]))
                 top += LANE_H["audio"]
@@ -247,20 +269,31 @@ class TimelineView(QWidget):
         x0, x1 = self.x_of(start), self.x_of(end)
         return QRectF(x0, lane.top + 2, max(2.0, x1 - x0), lane.height - 4)
 
+    def effect_rect(self, lane: Lane, effect: Effect, start: int | None = None,
+                    end: int | None = None) -> QRectF:
+        """The bar of ``effect`` on its row of an fx lane (optionally at another range)."""
+        x0 = self.x_of(effect.start if start is None else start)
+        x1 = self.x_of(effect.end if end is None else end)
+        row = lane.effect_rows.get(effect.id, 0)
+        return QRectF(x0, lane.top + LANE_PAD / 2 + row * FX_ROW_H, max(2.0, x1 - x0),
+                      FX_ROW_H - 3)
+
+    def face_row_top(self, lane: Lane, face_id: int) -> float:
+        return lane.top + LANE_PAD / 2 + lane.face_ids.index(face_id) * FACE_ROW_H
+
     def face_segments(self, lane: Lane) -> list[tuple[int, str, int, int]]:
         """(face id, media id, timeline start, timeline end) of every tracked stretch shown
         in a faces lane (clipped to the clips that show it)."""
-        out = []
         project = self.project
         if project is None:
-            return out
-        for clip in lane.track.clips:
-            for face_id, spans in (self.face_spans(clip.media_id) or {}).items():
-                for first, stop in spans:
-                    span = project.clip_frames_span(clip, first, stop)
-                    if span is not None:
-                        out.append((face_id, clip.media_id, *span))
-        return out
+            return []
+        return [(face_id, clip.media_id, a, b) for clip in lane.track.clips
+                for face_id, spans in (self.face_spans(clip.media_id) or {}).items()
+                for a, b in clip_face_spans(project, clip, spans)]
+
+    def face_name(self, media_id: str, face_id: int) -> str:
+        """What a face segment says: "multi_a · face 2", or the person assigned to it."""
+        return face_track_name(self.project, FaceTrackRef(media_id, face_id))
 
     def item_at(self, x: float, y: float) -> tuple[Lane, Clip | Effect | None, str]:
         """The lane, the clip/effect under (x, y) and the grip: 'in', 'out' or 'body'."""
@@ -271,7 +304,9 @@ class TimelineView(QWidget):
         if lane.kind in ("video", "audio"):
             items = list(lane.track.clips)
         elif lane.kind == "fx" and self.project is not None:
-            items = [e for e in self.project.effects.values() if e.track_id == lane.track.id]
+            row = int((y - lane.top - LANE_PAD / 2) // FX_ROW_H)
+            items = [e for e in self.project.effects.values() if e.track_id == lane.track.id
+                     and lane.effect_rows.get(e.id) == row]
         for item in items:
             x0, x1 = self.x_of(item.start), self.x_of(item.end)
             if x0 - 2 <= x <= x1 + 2:
@@ -324,7 +359,7 @@ class TimelineView(QWidget):
         if item is None:
             if lane is not None and lane.kind == "faces":
                 for face_id, media_id, a, b in self.face_segments(lane):
-                    row_top = lane.top + 2 + lane.face_ids.index(face_id) * FACE_ROW_H
+                    row_top = self.face_row_top(lane, face_id)
                     if a <= frame < b and row_top <= pos.y() < row_top + FACE_ROW_H:
                         self.select(("face", (media_id, face_id)))
                         return
@@ -345,6 +380,8 @@ class TimelineView(QWidget):
                      else Qt.CursorShape.OpenHandCursor if item is not None
                      else Qt.CursorShape.ArrowCursor)
             self.setCursor(shape)
+            problems = self.problems.get(item.id, []) if isinstance(item, Effect) else []
+            self.setToolTip("\n".join(p.text for p in problems))
             return
         frame = int(self.frame_at(pos.x()))
         if drag.mode == "scrub":
@@ -662,24 +699,35 @@ class TimelineView(QWidget):
             x += 1
 
     def _paint_fx(self, p: QPainter, lane: Lane, project: Project) -> None:
+        metrics = QFontMetrics(p.font())
         for effect in project.effects.values():
             if effect.track_id != lane.track.id:
                 continue
-            rect = self.clip_rect(lane, effect.start, effect.end)
+            rect = self.effect_rect(lane, effect)
             self._paint_block(p, rect, theme.EFFECT, self.selection == ("effect", effect.id))
-            label = effect_label(effect)
+            label = effect_label(project, effect)
+            problems = self.problems.get(effect.id)
+            if problems:
+                p.setPen(QPen(PROBLEM, 2))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 4, 4)
+                label = f"⚠ {problems[0].badge} · {label}"
+            left = 6
             if effect.face_track is not None:
                 p.setBrush(theme.face_colour(effect.face_track))
                 p.setPen(Qt.PenStyle.NoPen)
                 p.drawEllipse(QRectF(rect.left() + 6, rect.center().y() - 4, 8, 8))
-            p.setPen(QColor("#f1eafc"))
-            p.drawText(rect.adjusted(18 if effect.face_track is not None else 6, 0, -4, 0),
-                       Qt.AlignmentFlag.AlignVCenter, label)
+                left = 18
+            text = rect.adjusted(left, 0, -4, 0)
+            p.setPen(QColor("#ffd0cc") if problems else QColor("#f1eafc"))
+            p.drawText(text, Qt.AlignmentFlag.AlignVCenter,
+                       metrics.elidedText(label, Qt.TextElideMode.ElideRight,
+                                          int(max(0.0, text.width()))))
 
     def _paint_faces(self, p: QPainter, lane: Lane, project: Project) -> None:
+        metrics = QFontMetrics(p.font())
         for face_id, media_id, a, b in self.face_segments(lane):
-            row = lane.face_ids.index(face_id)
-            rect = QRectF(self.x_of(a), lane.top + 2 + row * FACE_ROW_H,
+            rect = QRectF(self.x_of(a), self.face_row_top(lane, face_id),
                           max(2.0, self.x_of(b) - self.x_of(a)), FACE_ROW_H - 3)
             colour = QColor(theme.face_colour(face_id))
             selected = self.selection == ("face", (media_id, face_id))
@@ -689,9 +737,11 @@ class TimelineView(QWidget):
                 p.setPen(QPen(QColor("white"), 1.5))
                 p.drawRect(rect)
             if rect.width() > 40:
+                name = self.face_name(media_id, face_id)
                 p.setPen(QColor("#101113"))
-                p.drawText(rect.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter,
-                           f"face {face_id}")
+                p.drawText(rect.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter,
+                           metrics.elidedText(name, Qt.TextElideMode.ElideRight,
+                                              int(rect.width() - 6)))
 
     def _paint_drag(self, p: QPainter, lanes: list[Lane]) -> None:
         drag = self._drag
@@ -706,9 +756,12 @@ class TimelineView(QWidget):
                 for track_id, start, end in ghosts:
                     if lane.track.id == track_id and (lane.kind == kind or (
                             kind is None and lane.kind in ("video", "audio"))):
+                        rect = (self.effect_rect(lane, drag.item, start, end)
+                                if isinstance(drag.item, Effect)
+                                else self.clip_rect(lane, start, end))
                         p.setBrush(QColor(255, 255, 255, 40))
                         p.setPen(QPen(QColor("#ffffff"), 1, Qt.PenStyle.DashLine))
-                        p.drawRoundedRect(self.clip_rect(lane, start, end), 4, 4)
+                        p.drawRoundedRect(rect, 4, 4)
             if drag.snapped_at is not None:
                 x = self.x_of(drag.snapped_at)
                 p.setPen(QPen(QColor("#ffd54f"), 1))
@@ -731,9 +784,21 @@ class TimelineView(QWidget):
                                  QPointF(x, RULER_H - 4)]))
 
 
-def effect_label(effect: Effect) -> str:
-    try:
-        label = effect_spec(effect.type).label
-    except UserError:
-        label = effect.type
-    return label if effect.face_track is None else f"{label} · face {effect.face_track}"
+def effect_label(project: Project, effect: Effect) -> str:
+    """What an effect's bar says: "Lip-sync · Anna", "Face swap · multi_a · face 2"."""
+    return f"{effect_type_label(effect)} · {effect_target(project, effect)}"
+
+
+def effect_rows(effects: list[Effect]) -> dict[str, int]:
+    """A row for each effect: the first one free at its start, so effects that overlap in
+    time never share a row (interval partitioning, in time order)."""
+    rows: dict[str, int] = {}
+    row_ends: list[int] = []
+    for effect in sorted(effects, key=lambda e: (e.start, e.end, e.id)):
+        row = next((r for r, end in enumerate(row_ends) if end <= effect.start), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(effect.end)
+        else:
+            row_ends[row] = effect.end
+        rows[effect.id] = row
+    return rows

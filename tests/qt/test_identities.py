@@ -30,7 +30,7 @@ def test_identity_and_consent_round_trip(qtbot, window, astronaut_project):
     astro = session.identity_named("Astro")
     assert [(r.media_id, r.track_id) for r in astro.face_tracks] == [(media_id, 0)]
     top = pane.tree.topLevelItem(0)
-    assert top.text(0) == "Astro" and top.child(0).text(0) == "face 0 · astronaut.mp4"
+    assert top.text(0) == "Astro" and top.child(0).text(0) == "astronaut · face 0"
     assert badges(pane) == ["✘", "✘", "✘"]
 
     qtbot.mouseClick(pane.buttons["consent"], Qt.MouseButton.LeftButton)
