@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -52,8 +53,7 @@ _HASH_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 __all__ = [
     "SCHEMA_VERSION", "ProjectPaths", "create_project", "discard_autosave", "load_project",
     "migration", "project_folder_for", "project_folder_of", "recoverable_autosave",
-    "resolve_media_path",
-    "save_project", "write_autosave",
+    "resolve_media_path", "save_project", "save_project_as", "write_autosave",
 ]
 
 
@@ -269,10 +269,12 @@ def load_project(folder: str | Path) -> Project:
 def _rebased(project: Project, paths: ProjectPaths, from_folder: Path | None) -> dict[str, Any]:
     """``project.to_dict()`` with every path in stored form relative to ``paths``."""
     base = paths.folder if from_folder is None else Path(os.path.abspath(from_folder))
+    return _with_paths(project, lambda p: paths.store_path(p, base)).to_dict()
 
-    def store(p: str) -> str:
-        return paths.store_path(p, base)
 
+def _with_paths(project: Project, store: Callable[[str], str]) -> Project:
+    """A shallow copy of ``project`` with every stored path (media, models, consent
+    evidence) replaced by ``store(path)``."""
     rebased = copy.copy(project)
     rebased.media = {k: replace(m, path=store(m.path)) for k, m in project.media.items()}
     rebased.models = {k: replace(m, path=store(m.path)) for k, m in project.models.items()}
@@ -281,7 +283,7 @@ def _rebased(project: Project, paths: ProjectPaths, from_folder: Path | None) ->
             c if c.evidence is None else replace(c, evidence=store(c.evidence))
             for c in i.consents])
         for k, i in project.identities.items()}
-    return rebased.to_dict()
+    return rebased
 
 
 def _write(path: Path, text: str) -> None:
@@ -335,6 +337,41 @@ def _write_manifest(paths: ProjectPaths) -> None:
             stale.unlink()
     if not paths.manifest_file.is_file():
         atomic_write_text(paths.manifest_file, MANIFEST_TEXT)
+
+
+COPIED_WITH_PROJECT = ("cache", "facesets", "models")
+"""What Save As copies: face analyses and proxies, facesets and models (renders and the
+chunks of unfinished renders stay with the original)."""
+
+
+def save_project_as(project: Project, from_folder: str | Path, folder: str | Path,
+                    name: str) -> Path:
+    """Write ``project`` as a new project ``name`` in ``folder``, with copies of the
+    analyses, proxies, facesets and models of ``from_folder``: paths into the old folder
+    point at the copies, every other path at the same file as before. Returns the folder."""
+    old, new = ProjectPaths(from_folder), ProjectPaths(folder)
+    if new.folder == old.folder:
+        raise ProjectError("is the project's own folder: choose another one", new.folder)
+    if new.project_file.exists():
+        raise ProjectError("already holds a project", new.folder)
+    try:
+        for part in COPIED_WITH_PROJECT:
+            if (old.folder / part).is_dir():
+                shutil.copytree(old.folder / part, new.folder / part, dirs_exist_ok=True)
+    except OSError as exc:
+        raise ProjectError(f"cannot copy the project here ({exc.strerror or exc})",
+                           new.folder) from None
+
+    def moved(stored: str) -> str:
+        absolute = old.resolve(stored)
+        inside = absolute.is_relative_to(old.folder)
+        return new.store_path(new.folder / absolute.relative_to(old.folder) if inside
+                              else absolute)
+
+    renamed = _with_paths(project, moved)
+    renamed.name = name
+    save_project(renamed, new.folder)
+    return new.folder
 
 
 def create_project(folder: str | Path, name: str) -> Project:

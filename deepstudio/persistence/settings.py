@@ -33,6 +33,7 @@ DEFAULT_PREFERENCES: dict[str, Any] = {
     "autosave_minutes": 1,
     "theme": "system",
     "auto_proxies": True,
+    "last_media_folder": "",
 }
 
 

@@ -54,11 +54,15 @@ def _buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
 
 
 class NewProjectDialog(QDialog):
-    def __init__(self, parent_folder: Path, parent: QWidget | None = None) -> None:
+    """A project's name and the folder to make ``Name.dstudio`` in (New, Save As)."""
+
+    def __init__(self, parent_folder: Path, parent: QWidget | None = None,
+                 title: str = "New Project", name: str = "Untitled",
+                 ok_text: str = "Create") -> None:
         super().__init__(parent)
-        self.setWindowTitle("New Project")
+        self.setWindowTitle(title)
         self.setMinimumWidth(460)
-        self.name = QLineEdit("Untitled")
+        self.name = QLineEdit(name)
         self.folder = QLineEdit(str(parent_folder))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -70,7 +74,7 @@ class NewProjectDialog(QDialog):
         form.addRow("Location", row)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self, "Create"))
+        layout.addWidget(_buttons(self, ok_text))
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Location", self.folder.text())

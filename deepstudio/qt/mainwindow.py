@@ -12,8 +12,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QKeySequence,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -26,14 +33,17 @@ from PySide6.QtWidgets import (
 
 from deepstudio.core import commands as cmd
 from deepstudio.core.effects import effect_spec, effect_specs
-from deepstudio.core.project import Effect
+from deepstudio.core.names import face_track_name
+from deepstudio.core.project import Clip, Effect, FaceTrackRef
 from deepstudio.core.timebase import parse_rate
+from deepstudio.engine.problems import problems_by_effect
 from deepstudio.errors import UserError
 from deepstudio.persistence.settings import Settings, load_settings, save_settings
 from deepstudio.qt.bridge import MainThreadBridge, on_main_thread
 from deepstudio.qt.dialogs import NewProjectDialog, PreferencesDialog, about_text
 from deepstudio.qt.export_dialog import ExportDialog
-from deepstudio.qt.faces import face_spans, faces_text
+from deepstudio.qt.faces import clip_face_spans, face_spans, faces_text
+from deepstudio.qt.help import ShortcutsDialog, manual_path
 from deepstudio.qt.icons import icon
 from deepstudio.qt.inspector import Inspector
 from deepstudio.qt.jobs_pane import JobsPane
@@ -41,6 +51,7 @@ from deepstudio.qt.media_cache import MediaCache
 from deepstudio.qt.mediabin import MediaBin
 from deepstudio.qt.panes import PreviewPane, TimelinePane
 from deepstudio.qt.people_tools import PeopleTools
+from deepstudio.qt.timeline import HEADER_W
 from deepstudio.types import new_id
 
 MEDIA_FILTER = ("Media (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.wav *.mp3 *.m4a *.aac *.flac "
@@ -48,6 +59,7 @@ MEDIA_FILTER = ("Media (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.wav *.mp3 *.m4a *
 
 
 UI_SWITCH_INTERVAL_S = 0.001
+DEFAULT_SIZE = QSize(1600, 960)
 
 
 class MainWindow(QMainWindow):
@@ -65,8 +77,12 @@ class MainWindow(QMainWindow):
         self._analysis_jobs: dict[str, str] = {}
         self._proxy_jobs: dict[str, str] = {}
         self._unsubscribe_jobs = None
+        self.problems: dict[str, list] = {}
+        """Effect id → what keeps it from exporting as placed (engine.problems)."""
+        self.shortcuts_dialog: ShortcutsDialog | None = None
+        self._dock_sizes: dict[QDockWidget, QSize] = {}
         self.setWindowTitle("DeepStudio")
-        self.resize(1600, 960)
+        self.fit_to_screen()
         self.setDockNestingEnabled(True)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -78,6 +94,7 @@ class MainWindow(QMainWindow):
         self.media_bin = MediaBin(self.cache)
         self.inspector = Inspector(self.run)
         self.inspector.add_face_effect = self.add_effect_on_face
+        self.inspector.problems = lambda effect_id: self.problems.get(effect_id, [])
         self.jobs_pane = JobsPane()
         self.setCentralWidget(self.preview)
         self.docks = {
@@ -89,11 +106,13 @@ class MainWindow(QMainWindow):
             "jobs": self._dock("Jobs", self.jobs_pane, Qt.DockWidgetArea.RightDockWidgetArea),
         }
         self.splitDockWidget(self.docks["inspector"], self.docks["jobs"], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["media"], self.docks["inspector"]], [470, 400],
-                         Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["timeline"]], [330], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["inspector"], self.docks["jobs"]], [380, 300],
+        width, height = self.width(), self.height()  # shares of the screen-sized window
+        self.resizeDocks([self.docks["media"], self.docks["inspector"]],
+                         [round(width * 0.28), round(width * 0.25)], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["timeline"]], [round(height * 0.36)],
                          Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["inspector"], self.docks["jobs"]],
+                         [round(height * 0.5), round(height * 0.3)], Qt.Orientation.Vertical)
         self.people = PeopleTools(self)  # identities, consent, facesets, training, verify
 
         self._make_actions()
@@ -104,6 +123,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave)
         self.set_session(None)
+        self.installEventFilter(self)  # notes the docks' sizes before each resize
 
     # --- construction ----------------------------------------------------------------------
 
@@ -143,6 +163,9 @@ class MainWindow(QMainWindow):
             "new": a("&New Project…", self.new_project, k.StandardKey.New, "new"),
             "open": a("&Open Project…", self.open_dialog, k.StandardKey.Open, "open"),
             "save": a("&Save", self.save, k.StandardKey.Save, "save"),
+            "save_as": a("Save &As…", self.save_as_dialog, k.StandardKey.SaveAs,
+                         tip="Save a copy of the project in a new folder and go on there"),
+            "close_project": a("&Close Project", self.close_project, k.StandardKey.Close),
             "import": a("&Import Media…", self.import_dialog, k("Ctrl+I"), "import"),
             "export": a("&Export…", self.export_dialog, k("Ctrl+E"), "export"),
             "prefs": a("&Preferences…", self.preferences, k.StandardKey.Preferences),
@@ -186,6 +209,10 @@ class MainWindow(QMainWindow):
             "snap": a("S&napping", self._toggle_snap, k("N"), "snap", checkable=True),
             "toggle_compare": a("Toggle &Before/After", self.toggle_before_after, k("\\"),
                                 "compare"),
+            "shortcuts": a("&Keyboard Shortcuts", self.show_shortcuts, k("Ctrl+/")),
+            "manual": a("User &Manual", self.open_manual, k.StandardKey.HelpContents,
+                        tip="Open the manual (README) in your browser or editor"),
+            "about": a("&About DeepStudio", self.about),
         }
         self.act["snap"].setChecked(True)
         self.overlay_actions = {}
@@ -202,7 +229,8 @@ class MainWindow(QMainWindow):
         for key in ("new", "open"):
             file.addAction(self.act[key])
         self.recent_menu = file.addMenu("Open &Recent")
-        file.addAction(self.act["save"])
+        for key in ("save", "save_as", "close_project"):
+            file.addAction(self.act[key])
         file.addSeparator()
         file.addAction(self.act["import"])
         file.addAction(self.act["export"])
@@ -242,7 +270,8 @@ class MainWindow(QMainWindow):
             self.effect_menu.addAction(spec.label, lambda t=spec.type_id: self.add_effect(t))
         self.people.make_menu(bar.addMenu("&Tools"))
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction("&About DeepStudio", self.about)
+        for key in ("shortcuts", "manual", None, "about"):
+            help_menu.addSeparator() if key is None else help_menu.addAction(self.act[key])
         self._fill_recent()
 
     def _make_toolbar(self) -> None:
@@ -329,8 +358,11 @@ class MainWindow(QMainWindow):
         self.timeline.set_playhead(0)
         for action in self.act.values():
             action.setEnabled(session is not None or action in (
-                self.act["new"], self.act["open"], self.act["quit"], self.act["prefs"]))
+                self.act[k] for k in ("new", "open", "quit", "prefs", "shortcuts", "manual",
+                                      "about")))
         self.effect_menu.setEnabled(session is not None)
+        self._update_problems()
+        self.preview.show_position()
         QTimer.singleShot(0, self._fit_timeline)
         self._update_state()
 
@@ -388,6 +420,7 @@ class MainWindow(QMainWindow):
                 if self.session and media_id in self.session.project.media:
                     self._load_spans(media_id)
             self.media_bin.refresh()
+        self._update_problems()
         self.timeline.refresh()
         self.timeline_pane.sync_scrollbar()
         self.inspector.rebuild()
@@ -395,6 +428,12 @@ class MainWindow(QMainWindow):
         self.controller.refresh()
         self.preview.show_position()
         self._update_state()
+
+    def _update_problems(self) -> None:
+        """Check the effects as placed (models, dialogue, consent) and mark them."""
+        self.problems = (problems_by_effect(self.session.problems())
+                         if self.session is not None else {})
+        self.timeline.set_problems(self.problems)
 
     def _update_state(self) -> None:
         session = self.session
@@ -490,6 +529,38 @@ class MainWindow(QMainWindow):
                                        lambda e=entry: self.open_project(e)).setToolTip(entry)
         self.recent_menu.setEnabled(bool(self.settings.recent_projects))
 
+    def save_as_dialog(self) -> None:
+        dialog = NewProjectDialog(self.session.folder.parent, self, "Save Project As",
+                                  f"{self.session.project.name} copy", "Save")
+        if dialog.exec():
+            self.save_as(*dialog.target())
+
+    def save_as(self, folder: Path, name: str) -> bool:
+        """Save a copy of the project (with its analyses, facesets and models) as ``name``
+        in ``folder`` and go on there; False on error."""
+        from deepstudio.session import Session
+
+        try:
+            saved = self.session.save_as(folder, name)
+            session = Session.open(saved)
+        except UserError as exc:
+            self.show_error(str(exc))
+            return False
+        self.session.discard_autosave()  # its unsaved changes went to the copy
+        self.settings.add_recent(saved)
+        save_settings(self.settings)
+        self._fill_recent()
+        self.set_session(session)
+        self.statusBar().showMessage(f"Saved as {saved}", 4000)
+        return True
+
+    def close_project(self) -> bool:
+        """Close the project (asking about unsaved changes); False when the user cancels."""
+        if not self.maybe_save():
+            return False
+        self.set_session(None)
+        return True
+
     def save(self) -> bool:
         if self.session is None:
             return False
@@ -518,22 +589,48 @@ class MainWindow(QMainWindow):
                 self.autosave_timer.start(int(self.settings.pref("autosave_minutes") * 60_000))
 
     def import_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Import Media", str(Path.home()),
-                                                MEDIA_FILTER)
+        folder = self.settings.pref("last_media_folder") or str(Path.home())
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import Media", folder, MEDIA_FILTER)
+        if paths:
+            self.settings.preferences["last_media_folder"] = str(Path(paths[0]).parent)
+            save_settings(self.settings)
         self.import_files([Path(p) for p in paths])
 
     def import_files(self, paths: list[Path]) -> list[str]:
+        """What ``deepstudio import`` does: add each file to the bin, place it at the end of
+        the timeline (shown and selected), analyse its faces and make its proxy when it
+        seeks slowly, all in the background; returns the media ids."""
         imported = []
+        placed: str | None = None
         for path in paths:
             try:
                 media_id = self.session.import_media(path)
+                placed = self.session.add_clip_for_media(media_id)
             except UserError as exc:
                 self.show_error(str(exc))
                 continue
             imported.append(media_id)
-            if self.settings.pref("auto_proxies") and self.session.proxy_advised(media_id):
+            media = self.session.project.media[media_id]
+            if media.has_video and media_id not in self._spans:
+                self.analyse(media_id)
+            advised = self.session.proxy_advised(media_id)
+            if advised and self.settings.pref("auto_proxies"):
                 self.make_proxy(media_id)  # keyframes far apart: scrubbing would lag
+            elif not advised and media.has_video and not self.session.has_proxy(media_id):
+                self.media_bin.set_proxy_state(media_id, "not needed")
+        if placed is not None:
+            self.show_clip(self.session.project.clip(placed))
         return imported
+
+    def show_clip(self, clip: Clip) -> None:
+        """Select ``clip``, move the playhead to its start and scroll the timeline to it."""
+        self.timeline.select(("clip", clip.id))
+        self.controller.seek(clip.start)
+        view = self.timeline
+        visible = (view.width() - HEADER_W) / view.pixels_per_frame
+        if not view.scroll_frames <= clip.start < view.scroll_frames + visible * 0.9:
+            view.scroll_frames = max(0.0, clip.start - visible * 0.1)
+        self.timeline_pane.sync_scrollbar()
 
     def export_dialog(self) -> None:
         session = self.session
@@ -542,7 +639,8 @@ class MainWindow(QMainWindow):
             self.show_error("the timeline is empty: add a clip before exporting")
             return
         folder = session.paths.renders if session.paths else Path.home()
-        dialog = ExportDialog(folder / f"{session.project.name}.mp4", duration, self.marks, self)
+        dialog = ExportDialog(folder / f"{session.project.name}.mp4", duration, self.marks, self,
+                              [p.text for p in session.problems()])
         dialog.quality.setValue(int(self.settings.pref("crf")))
         if dialog.exec():
             self.start_render(*dialog.render_request())
@@ -551,6 +649,20 @@ class MainWindow(QMainWindow):
         job = self.session.render(output, settings)
         self.docks["jobs"].raise_()
         return job
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        if self.shortcuts_dialog is None:
+            self.shortcuts_dialog = ShortcutsDialog(self.menuBar(), self)
+        self.shortcuts_dialog.show()
+        self.shortcuts_dialog.raise_()
+        self.shortcuts_dialog.search.setFocus()
+        return self.shortcuts_dialog
+
+    def open_manual(self) -> None:
+        path = manual_path()
+        if path is None or not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            self.show_error("cannot open the manual: " + (
+                f"no program opens {path}" if path else "README.md is not installed"))
 
     def about(self) -> None:
         QMessageBox.about(self, "About DeepStudio", about_text())
@@ -732,6 +844,11 @@ class MainWindow(QMainWindow):
             self.media_bin.set_proxy_state(media_id, job.status)
 
     def analyse(self, media_id: str):
+        """Analyse the media's faces in the background (the running job if there is one)."""
+        running = [j for j in self.session.jobs.jobs
+                   if self._analysis_jobs.get(j.id) == media_id and not j.finished]
+        if running:
+            return running[0]
         job = self.session.analyze(media_id)
         self._analysis_jobs[job.id] = media_id
         self.media_bin.set_analysis_state(media_id, "queued")
@@ -766,54 +883,128 @@ class MainWindow(QMainWindow):
             self.media_bin.set_analysis_state(media_id, job.status)
 
     def add_effect(self, type_id: str) -> str | None:
-        """Place an effect over the selected clip (else the in/out range, else the whole
-        timeline), aimed at the selected face track if there is one."""
+        """Place an effect from the Clip menu. One that changes a face goes on the selected
+        face track (else the face under the playhead, else the clip's first face) over the
+        clip that shows it (the selected clip, else the one under the playhead); other
+        effects cover the selected clip, else the in/out range, else the whole timeline."""
         project = self.session.project
+        if effect_spec(type_id).needs_face_track:
+            return self._add_face_effect(type_id)
         clip_id = self._selected("clip")
-        face = self._selected("face")
         video = [t for t in project.tracks if t.kind == "video"]
         if clip_id:
-            clip = project.clip(clip_id)
             track = project.track_of_clip(clip_id)
-            start, end = clip.start, clip.end
+            start, end = project.clip(clip_id).start, project.clip(clip_id).end
         elif video:
             track = video[0]
             start, end = self.marks[0] or 0, self.marks[1] or project.duration_frames()
         else:
             self.show_error("add a video clip to the timeline before adding effects")
             return None
-        media_id, face_id = face if face else (None, None)
-        if face is None and effect_spec(type_id).needs_face_track and clip_id:
-            spans = self._spans.get(project.clip(clip_id).media_id) or {}
-            if spans:
-                media_id, face_id = project.clip(clip_id).media_id, min(spans)
-        effect = Effect(id=new_id("effect"), type=type_id, track_id=track.id,
-                        face_track=face_id, media_id=media_id, start=start, end=max(end,
-                                                                                   start + 1))
+        return self._place_effect(Effect(id=new_id("effect"), type=type_id, track_id=track.id,
+                                         face_track=None, media_id=None, start=start,
+                                         end=max(end, start + 1)))
+
+    def _add_face_effect(self, type_id: str) -> str | None:
+        project = self.session.project
+        face = self._selected("face")
+        clip = self._clip_for_face(face) if face else None
+        if clip is None:
+            clip_id = self._selected("clip")
+            clip = project.clip(clip_id) if clip_id else next(
+                (c for _, c in reversed(project.clips_at(self.controller.playhead, "video"))),
+                None)
+        if clip is None:
+            self.show_error("select a face or a clip on the timeline (or put the playhead on "
+                            "a clip) to place the effect on")
+            return None
+        if face is None or face[0] != clip.media_id:
+            face_id = self._face_in_clip(clip)
+            face = (clip.media_id, face_id) if face_id is not None else None
+        start, end = clip.start, clip.end
+        if face is not None:
+            start, end = self._face_range(clip, face[1]) or (start, end)
+        return self._place_effect(Effect(
+            id=new_id("effect"), type=type_id, track_id=self.session.project.track_of_clip(
+                clip.id).id, face_track=face[1] if face else None,
+            media_id=face[0] if face else None, start=start, end=end))
+
+    def _clip_for_face(self, face: tuple[str, int]) -> Clip | None:
+        """The clip that shows a face: under the playhead if one is, else the first."""
+        media_id, face_id = face
+        clips = [c for _, c in self.session.project.clips()
+                 if c.media_id == media_id and self._face_range(c, face_id)]
+        return next((c for c in clips if c.contains(self.controller.playhead)),
+                    clips[0] if clips else None)
+
+    def _face_in_clip(self, clip: Clip) -> int | None:
+        """The face under the playhead in ``clip``, else its first face (None: none known)."""
+        spans = self._spans.get(clip.media_id) or {}
+        playhead, project = self.controller.playhead, self.session.project
+        here = [f for f, runs in sorted(spans.items()) if any(
+            a <= playhead < b for a, b in clip_face_spans(project, clip, runs))]
+        return here[0] if here else min(spans, default=None)
+
+    def _face_range(self, clip: Clip, face_id: int) -> tuple[int, int] | None:
+        """From the face's first to its last frame in ``clip`` (timeline frames)."""
+        shown = clip_face_spans(self.session.project, clip,
+                                (self._spans.get(clip.media_id) or {}).get(face_id, []))
+        return (shown[0][0], shown[-1][1]) if shown else None
+
+    def _place_effect(self, effect: Effect) -> str | None:
         if self.run(cmd.AddEffect(effect)):
             self.timeline.select(("effect", effect.id))
             return effect.id
         return None
 
     def add_effect_on_face(self, type_id: str, media_id: str, face_id: int) -> None:
-        """Place an effect over the clips of ``media_id`` where face ``face_id`` is seen."""
-        project = self.session.project
-        for track in project.tracks:
-            for clip in track.clips:
-                if clip.media_id != media_id:
-                    continue
-                spans = [span for a, b in (self._spans.get(media_id) or {}).get(face_id, [])
-                         if (span := project.clip_frames_span(clip, a, b)) is not None]
-                if spans:
-                    start, end = spans[0][0], spans[-1][1]
-                    effect = Effect(id=new_id("effect"), type=type_id, track_id=track.id,
-                                    face_track=face_id, media_id=media_id, start=start, end=end)
-                    if self.run(cmd.AddEffect(effect)):
-                        self.timeline.select(("effect", effect.id))
-                    return
-        self.show_error(f"face {face_id} is not on the timeline")
+        """Place an effect where face ``face_id`` of ``media_id`` is seen in its clip."""
+        clip = self._clip_for_face((media_id, face_id))
+        span = self._face_range(clip, face_id) if clip is not None else None
+        if clip is None or span is None:
+            name = face_track_name(self.session.project, FaceTrackRef(media_id, face_id))
+            self.show_error(f"{name} is not on the timeline")
+            return
+        self._place_effect(Effect(id=new_id("effect"), type=type_id,
+                                  track_id=self.session.project.track_of_clip(clip.id).id,
+                                  face_track=face_id, media_id=media_id, start=span[0],
+                                  end=span[1]))
 
     # --- window ----------------------------------------------------------------------------
+
+    def fit_to_screen(self) -> None:
+        """Open at the default size, or at the size of the screen's free area when that is
+        smaller (down to 1366×768), placed inside it."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry()
+        size = DEFAULT_SIZE.boundedTo(area.size())
+        self.resize(size)
+        self.move(area.left() + (area.width() - size.width()) // 2,
+                  area.top() + (area.height() - size.height()) // 2)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self and event.type() == QEvent.Type.Resize:
+            # seen before the layout fits the docks to the new size: their sizes as they were
+            self._dock_sizes = {d: d.size() for d in self.docks.values() if _docked(d)}
+        return False
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Docks keep their share of the window: they shrink with it and grow back, instead
+        of the preview taking (and keeping) every pixel the window gains."""
+        super().resizeEvent(event)
+        old, new = event.oldSize(), event.size()
+        if old.width() <= 0 or old.height() <= 0 or old == new:
+            return
+        before = self._dock_sizes
+        fx, fy = new.width() / old.width(), new.height() / old.height()
+        sides = [d for d in (self.docks["media"], self.docks["inspector"]) if d in before]
+        if sides:
+            self.resizeDocks(sides, [round(before[d].width() * fx) for d in sides],
+                             Qt.Orientation.Horizontal)
+        timeline = self.docks["timeline"]
+        if timeline in before:
+            self.resizeDocks([timeline], [round(before[timeline].height() * fy)],
+                             Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():
@@ -822,3 +1013,7 @@ class MainWindow(QMainWindow):
         self.set_session(None)
         self.cache.shutdown()
         event.accept()
+
+
+def _docked(dock: QDockWidget) -> bool:
+    return dock.isVisible() and not dock.isFloating()

@@ -8,9 +8,12 @@ from fractions import Fraction
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QScrollBar,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -24,7 +27,8 @@ from deepstudio.qt.preview_view import PreviewView
 from deepstudio.qt.timeline import HEADER_W, TimelineView
 
 ZOOMS = (("Fit", None), ("25 %", 0.25), ("50 %", 0.5), ("100 %", 1.0), ("200 %", 2.0))
-COMPARES = (("After", "after"), ("Before", "before"), ("Split wipe", "split"))
+COMPARES = (("With effects", "after"), ("Without effects", "before"),
+            ("Split wipe", "split"))
 
 
 def tool_button(action_or_icon, tooltip: str = "") -> QToolButton:
@@ -45,13 +49,16 @@ class PreviewPane(QWidget):
         self.controller = PreviewController(self.view, self)
         self.timecode = QLabel(format_timecode(0, Fraction(25)))
         self.timecode.setObjectName("TimecodeLabel")
+        self.timecode.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.duration = QLabel("/ 00:00:00:00")
         self.duration.setObjectName("PaneHint")
         self.zoom = QComboBox()
+        self.zoom.setToolTip("Zoom of the picture")
         for text, value in ZOOMS:
             self.zoom.addItem(text, value)
         self.zoom.currentIndexChanged.connect(lambda i: self.view.set_zoom(self.zoom.itemData(i)))
         self.compare = QComboBox()
+        self.compare.setToolTip("Compare the picture with and without its effects (\\)")
         for text, value in COMPARES:
             self.compare.addItem(text, value)
         self.compare.currentIndexChanged.connect(
@@ -81,11 +88,21 @@ class PreviewPane(QWidget):
                 button.setIconSize(button.iconSize() * 1.4)
             self.transport.addWidget(button)
         self.transport.addStretch(1)
-        self.transport.addWidget(QLabel("Compare"))
         self.transport.addWidget(self.compare)
-        self.transport.addSpacing(8)
-        self.transport.addWidget(QLabel("Zoom"))
+        self.transport.addSpacing(4)
         self.transport.addWidget(self.zoom)
+
+    def polish_timecode(self) -> None:
+        """Size the timecode field for the widest timecode in its font (never clipped)."""
+        self.timecode.ensurePolished()
+        metrics = self.timecode.fontMetrics()
+        margins = self.timecode.contentsMargins()
+        self.timecode.setFixedWidth(metrics.horizontalAdvance("00:00:00:00") + 22
+                                    + margins.left() + margins.right())
+
+    def showEvent(self, event) -> None:
+        self.polish_timecode()
+        super().showEvent(event)
 
     def show_position(self, frame: int | None = None) -> None:
         controller = self.controller
@@ -113,7 +130,13 @@ class TimelinePane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(bar)
-        layout.addWidget(self.view, 1)
+        # Lanes scroll vertically when there are more than fit; time scrolls with the bar below
+        self.lanes = QScrollArea()
+        self.lanes.setWidgetResizable(True)
+        self.lanes.setFrameShape(QFrame.Shape.NoFrame)
+        self.lanes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.lanes.setWidget(self.view)
+        layout.addWidget(self.lanes, 1)
         layout.addWidget(self.scroll)
         self._syncing = False
 

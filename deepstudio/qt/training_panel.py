@@ -403,13 +403,32 @@ class TrainingPanel(QWidget):
     def running(self) -> bool:
         return self.job is not None and not self.job.finished
 
+    def start_blocker(self) -> str | None:
+        """Why Start is off (for its tooltip), or None when training can start."""
+        if self.session is None:
+            return "Open a project first."
+        if self.running:
+            return "A training is running: Stop it first."
+        if self.lipsync and self.source.count() == 0:
+            return ("Assign a face track to a person first (Identities ▸ Assign face): a "
+                    "lip-sync model learns from a person's footage.")
+        if not self.lipsync and self.source.count() < 2:
+            return (f"Extract a faceset of each person first (Identities ▸ Extract faceset): "
+                    f"face swap needs two, the project has {self.source.count()}.")
+        if self.source.currentData() is None or (
+                not self.lipsync and self.target.currentData() in (None,
+                                                                   self.source.currentData())):
+            return "Choose a source and a different target faceset."
+        if not self.name.text().strip():
+            return "Name the model."
+        return None
+
     def _update_buttons(self) -> None:
-        chosen = self.source.currentData() is not None and (
-            self.lipsync or (self.target.currentData() is not None
-                             and self.source.currentData() != self.target.currentData()))
-        ready = self.session is not None and chosen and bool(self.name.text().strip())
+        blocker = self.start_blocker()
         self.start_button.setText("Resume" if self._resumable() else "Start")
-        self.start_button.setEnabled(ready and not self.running)
+        self.start_button.setEnabled(blocker is None)
+        self.start_button.setToolTip(blocker or ("Continue training from the last checkpoint"
+                                                 if self._resumable() else "Start training"))
         self.stop_button.setEnabled(self.running and not self.job.cancel_requested)
         for widget in (self.kind, self.source, self.target, self.name, self.iterations,
                        self.resolution, self.sound_delay, self.device):

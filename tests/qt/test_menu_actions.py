@@ -4,11 +4,13 @@ window with a project open and a clip selected: none raises. File and input dial
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from helpers import answer
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMenu, QMessageBox
 
-LAST = ("&Quit", "&Close Project")
+LAST = ("&Delete", "&Close Project", "&Quit")
 """Actions that end what the others need; triggered at the end."""
 
 
@@ -43,6 +45,8 @@ def dismiss_dialogs(monkeypatch) -> list[str]:
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", cancelled(""))
     monkeypatch.setattr(QInputDialog, "getText", cancelled(("", False)))
     monkeypatch.setattr(QMessageBox, "about", cancelled(None))
+    monkeypatch.setattr(QDesktopServices, "openUrl",
+                        staticmethod(lambda url: shown.append(url.toLocalFile()) or True))
 
     def exec_(dialog):
         shown.append(dialog.windowTitle())
@@ -61,12 +65,17 @@ def test_every_menu_action_runs(qtbot, window, astronaut_project, monkeypatch):
                                                                               menu.text())]
     names = [name for name, _ in actions]
     assert "&Tools ▸ &Verify File…" in names and "&File ▸ &Quit" in names
-    actions.sort(key=lambda item: item[1].text() in LAST)
+    # opening a recent project rebuilds that menu; closing ends the session the rest need
+    actions.sort(key=lambda item: (LAST.index(item[1].text()) + 1 if item[1].text() in LAST
+                                   else 0, "Open &Recent" in item[0]))
     triggered, added = [], set()
     for name, action in actions:
         if not action.isEnabled():
             continue
         answer(window)  # questions (unsaved changes) are answered "discard"
+        clips = window.session.project.clips() if window.session else []
+        if clips:
+            window.timeline.select(("clip", clips[0][1].id))
         before = set(window.session.project.effects) if window.session else set()
         action.trigger()  # a slot that raises fails the test (pytest-qt captures it)
         qtbot.wait(10)
@@ -76,8 +85,12 @@ def test_every_menu_action_runs(qtbot, window, astronaut_project, monkeypatch):
                          for e in set(window.session.project.effects) - before)
         if window.controller.playing:
             window.controller.pause()
-    assert "&Tools ▸ &Verify File…" in triggered
+    assert {"&Tools ▸ &Verify File…", "&Edit ▸ &Delete", "&File ▸ &Close Project",
+            "&File ▸ &Quit", "&Help ▸ &Keyboard Shortcuts"} <= set(triggered)
+    assert window.session is None and not window.isVisible()  # closed, then quit
     assert window.people.verify_dialog is not None and window.people.verify_dialog.isVisible()
     assert len(triggered) >= 40, sorted(set(names) - set(triggered))
     assert "Export" in shown
+    manual = [Path(p) for p in shown if p.endswith("README.md")]
+    assert manual and manual[0].is_file() and "## The editor" in manual[0].read_text()
     assert added == {"debug", "face_swap", "lip_sync"}  # the menu's type id arrived intact

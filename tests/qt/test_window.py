@@ -43,16 +43,17 @@ def test_import_analyse_place_play_seek(qtbot, window, tmp_path, testdata):
     assert window.media_bin.topLevelItem(0).text(2) == "524×524"
     qtbot.waitUntil(lambda: window.cache.thumbnail(media_id) is not None, timeout=10_000)
 
-    job = window.analyse(media_id)
+    # like `deepstudio import`: placed on the timeline (the picture on V1 and, linked to
+    # it, its sound on A1; the picture selected) and analysed
+    assert [t.kind for t, _ in window.session.project.clips()] == ["video", "audio"]
+    (_, clip), _ = window.session.project.clips()
+    assert window.timeline.selection == ("clip", clip.id)
+    [job] = [j for j in window.session.jobs.jobs if j.kind == "analyse"]
     wait_job(qtbot, job)
     assert job.status == "done"
-    qtbot.waitUntil(lambda: media_id in window._spans, timeout=UI_WAIT_MS)
-    assert window.media_bin.topLevelItem(0).text(4) == "1 face"
-
-    window.media_bin.topLevelItem(0).setSelected(True)
-    window.act["add_clip"].trigger()
-    # the picture on V1 and, linked to it, the clip's sound on A1
-    assert [t.kind for t, _ in window.session.project.clips()] == ["video", "audio"]
+    qtbot.waitUntil(lambda: window.media_bin.topLevelItem(0).text(4) == "1 face",
+                    timeout=UI_WAIT_MS)
+    assert media_id in window._spans
     faces = next(lane for lane in window.timeline.lanes() if lane.kind == "faces")
     assert faces.face_ids == (0,) and window.timeline.face_segments(faces)
 
