@@ -53,14 +53,21 @@ class Problem:
     effect_id: str
     badge: str
     """A few words for the effect's bar and the preview: "no consent for lip-sync"."""
-    text: str
-    """A sentence naming the effect, where it lies and what to do."""
+    where: str
+    """The effect and where it lies: "Lip-sync on Anna (00:00:01:05–00:00:04:00)"."""
+    what: str
+    """What is wrong and what to do, as a sentence."""
     person: str | None = None
     """Whose consent would fix it (the consent dialog opens on them)."""
     scope: str | None = None
     """The consent scope to record."""
     face: FaceTrackRef | None = None
     """A face track to assign to a person first."""
+
+    @property
+    def text(self) -> str:
+        """The whole problem as one line."""
+        return f"{self.where}: {self.what}"
 
 
 def consent_problems(project: Project, on: date | None = None) -> list[Problem]:
@@ -99,7 +106,7 @@ def _check_effect(project: Project, effect: Effect, scope: str, on: date | None,
     words = SCOPE_WORDS[scope]
 
     def problem(badge: str, text: str, **fix) -> None:
-        problems.append(Problem(effect.id, badge, f"{where}: {text}", **fix))
+        problems.append(Problem(effect.id, badge, where, text, **fix))
 
     def consent_of(identity: Identity, rendered: bool = False) -> None:
         record = valid_consent(identity, scope, on)

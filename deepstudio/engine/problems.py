@@ -53,10 +53,9 @@ def setup_problems(project: Project, resolve: Resolve) -> list[Problem]:
     for effect in project.effects.values():
         badge = setup_badge(project, effect, resolve)
         if badge is not None:
-            problems.append(Problem(effect.id, badge,
-                                    f"{effect_name(project, effect)} "
-                                    f"({effect_span(project, effect)}): {badge}; choose it "
-                                    "in the inspector."))
+            problems.append(Problem(effect.id, badge, f"{effect_name(project, effect)} "
+                                    f"({effect_span(project, effect)})",
+                                    f"{badge}; choose it in the inspector."))
     return problems
 
 

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSize, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -17,6 +17,7 @@ from deepstudio.qt.theme import apply_dark_theme
 from deepstudio.resources import APP_ID, resource
 
 SETTLE_TIMEOUT_S = 20.0
+SCREENSHOT_SIZE = QSize(1600, 960)
 
 
 def application() -> QApplication:
@@ -73,6 +74,7 @@ def screenshot(png: str | Path, project: str | Path | None = None,
                seek: float | None = None) -> Path:
     """Render the window after loading and save it as ``png``."""
     window = open_window(project, interactive=False)
+    window.resize(SCREENSHOT_SIZE)  # the same picture whatever screen (or none) is there
     window.timeline.zoom_to_fit()
     settle(window, seek)
     window._fit_timeline()

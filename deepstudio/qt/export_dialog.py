@@ -24,11 +24,12 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSpinBox,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from deepstudio.engine.disclosure import LabelSettings
+from deepstudio.engine.disclosure import LabelSettings, Problem
 from deepstudio.media.encode import EXTENSIONS, EncodeSettings
 from deepstudio.provenance.label import DEFAULT_TEXT
 
@@ -46,7 +47,7 @@ CORNERS = (("Bottom right", "bottom-right"), ("Bottom left", "bottom-left"),
 
 class ExportDialog(QDialog):
     def __init__(self, default_output: Path, duration: int, marks: tuple[int | None, int | None],
-                 parent: QWidget | None = None, problems: list[str] | None = None) -> None:
+                 parent: QWidget | None = None, problems: list[Problem] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.setMinimumWidth(520)
@@ -110,16 +111,27 @@ class ExportDialog(QDialog):
         layout.addWidget(self._label_box())
         layout.addWidget(buttons)
 
-    def _problem_list(self) -> QLabel:
+    def _problem_list(self) -> QTextBrowser:
+        """The problems grouped by effect, in timeline order (scrolls when there are many)."""
+        grouped: dict[str, list[str]] = {}
+        for problem in self.problems:
+            grouped.setdefault(problem.where, []).append(problem.what)
         count = len(self.problems)
-        items = "".join(f"<li>{html.escape(text)}</li>" for text in self.problems)
-        box = QLabel(f"<b>{count} problem{'s' * (count > 1)} to fix before exporting:</b>"
-                     f"<ul style='margin-left: -20px'>{items}</ul>")
+        body = "".join(f"<p style='margin: 6px 0 0 0'><b>{html.escape(where)}</b></p><ul "
+                       "style='margin: 0 0 0 -24px'>"
+                       + "".join(f"<li>{html.escape(w)}</li>" for w in whats) + "</ul>"
+                       for where, whats in grouped.items())
+        box = QTextBrowser()
         box.setObjectName("ExportProblems")
-        box.setWordWrap(True)
-        box.setStyleSheet("QLabel { color: #ffd0cc; background: #3d1a1a; "
-                          "border: 1px solid #e5645c; border-radius: 4px; padding: 8px; }")
+        box.setHtml(f"<b>{count} problem{'s' * (count > 1)} to fix before exporting:</b>"
+                    + body)
+        box.setStyleSheet("QTextBrowser { color: #ffd0cc; background: #3d1a1a; "
+                          "border: 1px solid #e5645c; border-radius: 4px; padding: 4px; }")
+        box.setMinimumHeight(min(70 + 34 * count + 20 * len(grouped), 260))
         return box
+
+    def problem_texts(self) -> list[str]:
+        return [p.text for p in self.problems]
 
     def _label_box(self) -> QGroupBox:
         """The optional visible label (it changes the picture, so the user chooses)."""

@@ -56,7 +56,8 @@ def menu_shortcuts(bar: QMenuBar) -> list[tuple[str, str, str]]:
                 continue
             name = action.text().replace("&&", "\0").replace("&", "").replace("\0", "&")
             if action.menu() is not None:
-                walk(action.menu(), f"{path} ▸ {name}")
+                if action.menu().objectName() != "RecentMenu":  # projects, not actions
+                    walk(action.menu(), f"{path} ▸ {name}")
             else:
                 rows.append((path, name, shortcut_text(action)))
 
@@ -86,6 +87,7 @@ class ShortcutsDialog(QDialog):
         self.list = QTreeWidget()
         self.list.setRootIsDecorated(False)
         self.list.setAlternatingRowColors(True)
+        self.list.setStyleSheet("QTreeWidget::item { padding: 3px 12px 3px 2px; }")
         self.list.setHeaderLabels(["Action", "Keys", "Menu"])
         self.list.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         for menu, name, keys in menu_shortcuts(bar):

@@ -81,6 +81,7 @@ class Inspector(QScrollArea):
         self.import_model: Callable[[str], str | None] | None = None
         self.problems: Callable[[str], list[Problem]] = lambda effect_id: []
         self.fix_problem: Callable[[Problem], None] | None = None
+        self.assign_face: Callable[[FaceTrackRef], object] | None = None
         self._key_editors: list[KeyframedNumber] = []
         self.setWidgetResizable(True)
         self.rebuild()
@@ -132,6 +133,10 @@ class Inspector(QScrollArea):
             hint = QLabel("Select a clip, an effect or a face track\non the timeline.")
             hint.setObjectName("PaneHint")
             form.addRow(hint)
+        for combo in body.findChildren(QComboBox):  # long names elide instead of widening
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
         old = self.takeWidget()
         if old is not None:  # an editor of it may be mid-signal (its edit caused this rebuild)
             old.hide()
@@ -318,6 +323,10 @@ class Inspector(QScrollArea):
                 or "not in a clip"))
         identity = project.identity_of_face_track(ref)
         form.addRow("Person", QLabel(identity.name if identity else "not assigned"))
+        if identity is None and self.assign_face is not None:
+            assign = QPushButton("Assign to a person…")
+            assign.clicked.connect(lambda: self.assign_face(ref))
+            form.addRow("", assign)
         combo = QComboBox()
         for spec in effect_specs():
             combo.addItem(spec.label, spec.type_id)

@@ -59,7 +59,6 @@ MEDIA_FILTER = ("Media (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.wav *.mp3 *.m4a *
 
 
 UI_SWITCH_INTERVAL_S = 0.001
-DEFAULT_SIZE = QSize(1600, 960)
 
 
 class MainWindow(QMainWindow):
@@ -81,6 +80,7 @@ class MainWindow(QMainWindow):
         """Effect id → what keeps it from exporting as placed (engine.problems)."""
         self.shortcuts_dialog: ShortcutsDialog | None = None
         self._dock_sizes: dict[QDockWidget, QSize] = {}
+        self._fitted_size = QSize()
         self.setWindowTitle("DeepStudio")
         self.fit_to_screen()
         self.setDockNestingEnabled(True)
@@ -229,6 +229,7 @@ class MainWindow(QMainWindow):
         for key in ("new", "open"):
             file.addAction(self.act[key])
         self.recent_menu = file.addMenu("Open &Recent")
+        self.recent_menu.setObjectName("RecentMenu")
         for key in ("save", "save_as", "close_project"):
             file.addAction(self.act[key])
         file.addSeparator()
@@ -640,7 +641,7 @@ class MainWindow(QMainWindow):
             return
         folder = session.paths.renders if session.paths else Path.home()
         dialog = ExportDialog(folder / f"{session.project.name}.mp4", duration, self.marks, self,
-                              [p.text for p in session.problems()])
+                              session.problems())
         dialog.quality.setValue(int(self.settings.pref("crf")))
         if dialog.exec():
             self.start_render(*dialog.render_request())
@@ -973,14 +974,24 @@ class MainWindow(QMainWindow):
     # --- window ----------------------------------------------------------------------------
 
     def fit_to_screen(self) -> None:
-        """Open at the default size, or at the size of the screen's free area when that is
-        smaller (down to 1366×768), placed inside it."""
+        """Fill the free area of the screen the window opens on, as editors do (down to
+        1366×768; a window manager's frame is taken off once it is known)."""
         screen = self.screen() or QGuiApplication.primaryScreen()
         area = screen.availableGeometry()
-        size = DEFAULT_SIZE.boundedTo(area.size())
-        self.resize(size)
-        self.move(area.left() + (area.width() - size.width()) // 2,
-                  area.top() + (area.height() - size.height()) // 2)
+        frame = self.frameGeometry().size() - self.geometry().size()
+        self.resize(area.size() - frame)
+        self.move(area.topLeft())
+        self._fitted_size = self.size()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._fit_frame)
+
+    def _fit_frame(self) -> None:
+        """Once shown, a window manager's frame is known: take it off the size chosen by
+        :meth:`fit_to_screen` (unless the window was resized since)."""
+        if self.size() == self._fitted_size and self.frameGeometry().size() != self.size():
+            self.fit_to_screen()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self and event.type() == QEvent.Type.Resize:

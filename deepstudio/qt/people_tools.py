@@ -65,6 +65,7 @@ class PeopleTools:
         window.inspector.playhead = lambda: window.controller.playhead
         window.inspector.import_model = self.import_model
         window.inspector.fix_problem = self.fix_problem
+        window.inspector.assign_face = self.assign_face
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         docks = window.docks
         docks["identities"] = window._dock("Identities", self.identities, left)
@@ -172,10 +173,14 @@ class PeopleTools:
         person (asked for by name)."""
         person = problem.person
         if person is None and problem.face is not None:
-            self.raise_dock("identities")
-            person = self.identities.assign_face(problem.face)
+            person = self.assign_face(problem.face)
         if person is not None:
             self.record_consent(person, (problem.scope,) if problem.scope else ())
+
+    def assign_face(self, ref: FaceTrackRef) -> str | None:
+        """Ask whom a face shows and assign it (the Identities pane comes forward)."""
+        self.raise_dock("identities")
+        return self.identities.assign_face(ref)
 
     def extract_faceset(self, ref: FaceTrackRef, identity_id: str):
         try:

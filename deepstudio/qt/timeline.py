@@ -640,6 +640,7 @@ class TimelineView(QWidget):
         p.fillPath(path, colour)
         p.setPen(QPen(QColor("#ffffff") if selected else colour.lighter(150),
                       2 if selected else 1))
+        p.setBrush(Qt.BrushStyle.NoBrush)  # an outline: a brush left by the last item fills
         p.drawPath(path)
 
     def _media_name(self, project: Project, media_id: str) -> str:
@@ -704,13 +705,15 @@ class TimelineView(QWidget):
             if effect.track_id != lane.track.id:
                 continue
             rect = self.effect_rect(lane, effect)
-            self._paint_block(p, rect, theme.EFFECT, self.selection == ("effect", effect.id))
+            selected = self.selection == ("effect", effect.id)
+            self._paint_block(p, rect, theme.EFFECT, selected)
             label = effect_label(project, effect)
             problems = self.problems.get(effect.id)
-            if problems:
-                p.setPen(QPen(PROBLEM, 2))
+            if problems:  # inside the white outline of a selected bar
+                inset = 2.5 if selected else 1.0
+                p.setPen(QPen(PROBLEM, 1.5 if selected else 2))
                 p.setBrush(Qt.BrushStyle.NoBrush)
-                p.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 4, 4)
+                p.drawRoundedRect(rect.adjusted(inset, inset, -inset, -inset), 3, 3)
                 label = f"⚠ {problems[0].badge} · {label}"
             left = 6
             if effect.face_track is not None:

@@ -10,7 +10,7 @@ import re
 import numpy as np
 from helpers import wait_job
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QLabel, QPushButton
+from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QTextBrowser
 
 from deepstudio.core import commands as cmd
 from deepstudio.core.project import Effect, ModelRef
@@ -110,13 +110,13 @@ def test_consent_is_checked_when_the_effect_is_placed(qtbot, window, astronaut_p
     monkeypatch.setattr(QDialog, "exec", exec_)
     window.act["export"].trigger()
     [export] = dialogs
-    assert export.problems == [
+    assert export.problem_texts() == [
         "Lip-sync on Astro (00:00:00:00–00:00:03:00): no model chosen; choose it in the "
         "inspector.",
         "Lip-sync on Astro (00:00:00:00–00:00:03:00): Astro's consent for lip-sync was "
         "revoked on 2026-01-02."]
     assert not export.export_button.isEnabled()
-    listed = export.findChild(QLabel, "ExportProblems").text()
+    listed = export.findChild(QTextBrowser, "ExportProblems").toPlainText()
     assert "2 problems" in listed and "Astro" in listed
     assert not re.search(r"effect-|identity-|consent-|--scope|deepstudio ", listed)
     assert not [j for j in session.jobs.jobs if j.kind == "render"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from helpers import answer
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMenu, QMessageBox
+from shiboken6 import isValid
 
 LAST = ("&Delete", "&Close Project", "&Quit")
 """Actions that end what the others need; triggered at the end."""
@@ -70,8 +71,8 @@ def test_every_menu_action_runs(qtbot, window, astronaut_project, monkeypatch):
                                    else 0, "Open &Recent" in item[0]))
     triggered, added = [], set()
     for name, action in actions:
-        if not action.isEnabled():
-            continue
+        if not isValid(action) or not action.isEnabled():
+            continue  # (a recent project opened rebuilds the recent menu's actions)
         answer(window)  # questions (unsaved changes) are answered "discard"
         clips = window.session.project.clips() if window.session else []
         if clips:
