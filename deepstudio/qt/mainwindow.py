@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.docks["inspector"], self.docks["jobs"], Qt.Orientation.Vertical)
         width, height = self.width(), self.height()  # shares of the screen-sized window
         self.resizeDocks([self.docks["media"], self.docks["inspector"]],
-                         [round(width * 0.28), round(width * 0.25)], Qt.Orientation.Horizontal)
+                         [round(width * 0.3), round(width * 0.25)], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["timeline"]], [round(height * 0.36)],
                          Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["inspector"], self.docks["jobs"]],
@@ -603,6 +603,7 @@ class MainWindow(QMainWindow):
         seeks slowly, all in the background; returns the media ids."""
         imported = []
         placed: str | None = None
+        was_empty = self.session.project.duration_frames() == 0
         for path in paths:
             try:
                 media_id = self.session.import_media(path)
@@ -620,6 +621,8 @@ class MainWindow(QMainWindow):
             elif not advised and media.has_video and not self.session.has_proxy(media_id):
                 self.media_bin.set_proxy_state(media_id, "not needed")
         if placed is not None:
+            if was_empty:
+                self._fit_timeline()
             self.show_clip(self.session.project.clip(placed))
         return imported
 
@@ -837,7 +840,7 @@ class MainWindow(QMainWindow):
 
     def _proxy_progress(self, media_id: str, job) -> None:
         if job.status == "running":
-            self.media_bin.set_proxy_state(media_id, f"making {job.fraction:.0%}")
+            self.media_bin.set_proxy_state(media_id, f"{job.fraction:.0%}")  # (narrow bin)
         elif job.status == "done":
             self.media_bin.set_proxy_state(media_id, "yes" if job.result else "not needed")
             self.controller.refresh()  # the preview now reads the proxy
@@ -873,7 +876,7 @@ class MainWindow(QMainWindow):
 
     def _analysis_progress(self, media_id: str, job) -> None:
         if job.status == "running":
-            self.media_bin.set_analysis_state(media_id, f"analysing {job.fraction:.0%}")
+            self.media_bin.set_analysis_state(media_id, f"{job.fraction:.0%}")
         elif job.status == "done":
             self._spans[media_id] = face_spans(job.result)
             self.media_bin.set_analysis_state(media_id, faces_text(len(job.result.tracks)))

@@ -16,10 +16,11 @@ from deepstudio.core.project import MediaItem
 from deepstudio.qt.media_cache import MediaCache
 from deepstudio.qt.timeline import MEDIA_MIME
 
-ICON_SIZE = QSize(64, 36)
-COLUMNS = ("Name", "Duration", "Resolution", "FPS", "Faces", "Proxy")
-FACES_COLUMN, PROXY_COLUMN = 4, 5
-NAME_WIDTH = 140
+ICON_SIZE = QSize(48, 27)
+COLUMNS = ("Name", "Duration", "Format", "Faces", "Proxy")
+"""Narrow enough that the analysis and proxy states show in the bin of a 1366-px screen."""
+FORMAT_COLUMN, FACES_COLUMN, PROXY_COLUMN = 2, 3, 4
+NAME_WIDTH = 130
 
 
 def describe_duration(seconds: float) -> str:
@@ -89,17 +90,18 @@ class MediaBin(QTreeWidget):
             row = QTreeWidgetItem(self, self._texts(item))
             row.setData(0, Qt.ItemDataRole.UserRole, item.id)
             row.setToolTip(0, str(self.session.media_path(item.id)))
+            if item.has_video:
+                row.setToolTip(FORMAT_COLUMN, f"{item.width}×{item.height} pixels, "
+                                              f"{float(item.fps):.5g} frames per second")
             row.setIcon(0, _icon(self.cache.thumbnail(item.id), not item.has_video))
-            for column in range(1, len(COLUMNS)):
-                row.setTextAlignment(column, Qt.AlignmentFlag.AlignRight
-                                     | Qt.AlignmentFlag.AlignVCenter)
+            # states read from the left, so they show when the bin is narrower than its rows
+            row.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             row.setSelected(item.id in selected)
 
     def _texts(self, item: MediaItem) -> list[str]:
         video = item.has_video
         return [Path(item.path).name, describe_duration(item.duration_s),
-                f"{item.width}×{item.height}" if video else "audio",
-                f"{float(item.fps):.3g}" if video else "—",
+                f"{item.width}×{item.height} · {float(item.fps):.3g}" if video else "audio",
                 self.analysis_state.get(item.id, "—" if video else ""),
                 self.proxy_state.get(item.id, "—" if video else "")]
 

@@ -291,11 +291,9 @@ class TrainingPanel(QWidget):
         form.addRow("Onto target", self.target)
         self.form = form
         form.addRow("Model name", self.name)
-        settings = QHBoxLayout()
-        settings.addWidget(self.iterations, 1)
-        settings.addWidget(self.resolution)
-        settings.addWidget(self.device)
-        form.addRow("Iterations", settings)
+        form.addRow("Iterations", self.iterations)  # one per row: the pane stays narrow
+        form.addRow("Face size", self.resolution)
+        form.addRow("Device", self.device)
         form.addRow("Sound delay", self.sound_delay)
         form.setRowVisible(self.sound_delay, False)
         buttons = QHBoxLayout()
@@ -343,7 +341,8 @@ class TrainingPanel(QWidget):
                                                      else "Source face")
         self.form.setRowVisible(self.target, not self.lipsync)
         self.form.setRowVisible(self.sound_delay, self.lipsync)
-        self.resolution.setVisible(not self.lipsync)  # lip-sync: 64 px on a CPU, 96 on CUDA
+        self.form.setRowVisible(self.resolution, not self.lipsync)  # lip-sync: 64 px on a
+        # CPU, 96 on CUDA
         self.name.setPlaceholderText("e.g. tess_lips" if self.lipsync else "e.g. alice_to_bea")
         self.source.clear()
         self.refresh()
@@ -429,6 +428,8 @@ class TrainingPanel(QWidget):
         self.start_button.setEnabled(blocker is None)
         self.start_button.setToolTip(blocker or ("Continue training from the last checkpoint"
                                                  if self._resumable() else "Start training"))
+        if self.job is None:  # nothing to report yet: say what is missing
+            self.status.setText(blocker or "Ready to train.")
         self.stop_button.setEnabled(self.running and not self.job.cancel_requested)
         for widget in (self.kind, self.source, self.target, self.name, self.iterations,
                        self.resolution, self.sound_delay, self.device):

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QSpinBox
 
 from deepstudio.core.project import FaceTrackRef
 from deepstudio.qt.mainwindow import MainWindow
+from deepstudio.qt.mediabin import FACES_COLUMN, PROXY_COLUMN
 from deepstudio.qt.timeline import FACE_ROW_H
 
 
@@ -87,11 +88,11 @@ def test_import_places_analyses_and_remembers_the_folder(qtbot, window, tmp_path
     assert len(analyses) == 2
     # both files have keyframes far apart: each gets a proxy, the Proxy column follows
     for row in (0, 1):
-        qtbot.waitUntil(lambda r=row: window.media_bin.topLevelItem(r).text(5) == "yes",
-                        timeout=60_000)
+        qtbot.waitUntil(lambda r=row: window.media_bin.topLevelItem(r).text(PROXY_COLUMN)
+                        == "yes", timeout=60_000)
     for job in analyses:
         wait_job(qtbot, job)
-    qtbot.waitUntil(lambda: window.media_bin.topLevelItem(1).text(4) == "1 face")
+    qtbot.waitUntil(lambda: window.media_bin.topLevelItem(1).text(FACES_COLUMN) == "1 face")
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from deepstudio.media.encode import EncodeSettings
 from deepstudio.media.probe import probe
 from deepstudio.qt.export_dialog import ExportDialog
 from deepstudio.qt.mainwindow import MainWindow
+from deepstudio.qt.mediabin import FACES_COLUMN, FORMAT_COLUMN, PROXY_COLUMN
 
 Yes, No = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
 Cancel, Discard = QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Discard
@@ -40,7 +41,7 @@ def test_import_analyse_place_play_seek(qtbot, window, tmp_path, testdata):
     assert window.create_project(tmp_path / "P.dstudio", "P")
     [media_id] = window.import_files([testdata / "talk_b.mp4"])
     assert window.media_bin.topLevelItemCount() == 1
-    assert window.media_bin.topLevelItem(0).text(2) == "524×524"
+    assert window.media_bin.topLevelItem(0).text(FORMAT_COLUMN) == "524×524 · 25"
     qtbot.waitUntil(lambda: window.cache.thumbnail(media_id) is not None, timeout=10_000)
 
     # like `deepstudio import`: placed on the timeline (the picture on V1 and, linked to
@@ -51,7 +52,7 @@ def test_import_analyse_place_play_seek(qtbot, window, tmp_path, testdata):
     [job] = [j for j in window.session.jobs.jobs if j.kind == "analyse"]
     wait_job(qtbot, job)
     assert job.status == "done"
-    qtbot.waitUntil(lambda: window.media_bin.topLevelItem(0).text(4) == "1 face",
+    qtbot.waitUntil(lambda: window.media_bin.topLevelItem(0).text(FACES_COLUMN) == "1 face",
                     timeout=UI_WAIT_MS)
     assert media_id in window._spans
     faces = next(lane for lane in window.timeline.lanes() if lane.kind == "faces")
@@ -165,7 +166,7 @@ def test_cancel_job_from_jobs_pane(qtbot, window, tmp_path, testdata):
     assert job.status == "cancelled"
     qtbot.waitUntil(lambda: window.jobs_pane.row_of(job.id)[0].text(1) == "Cancelled",
                     timeout=UI_WAIT_MS)
-    assert window.media_bin.topLevelItem(0).text(4) == "cancelled"
+    assert window.media_bin.topLevelItem(0).text(FACES_COLUMN) == "cancelled"
     assert not error_texts(window)
 
 
@@ -241,7 +242,8 @@ def test_long_gop_media_gets_a_proxy_the_preview_reads(qtbot, window, tmp_path):
     clip = make_index_video(tmp_path / "camera.mp4", frames=100, gop=100)
     assert window.create_project(tmp_path / "P.dstudio", "P")
     [media_id] = window.import_files([clip])
-    qtbot.waitUntil(lambda: window.media_bin.topLevelItem(0).text(5) == "yes", timeout=60_000)
+    qtbot.waitUntil(lambda: window.media_bin.topLevelItem(0).text(PROXY_COLUMN) == "yes",
+                    timeout=60_000)
     assert window.session.has_proxy(media_id)
     window.media_bin.topLevelItem(0).setSelected(True)
     window.act["add_clip"].trigger()
@@ -266,4 +268,4 @@ def test_automatic_proxies_can_be_turned_off_in_preferences(qtbot, window, tmp_p
     [media_id] = window.import_files([clip])
     assert window.session.proxy_advised(media_id)
     assert not [job for job in window.session.jobs.jobs if job.kind == "proxy"]
-    assert window.media_bin.topLevelItem(0).text(5) == "—"
+    assert window.media_bin.topLevelItem(0).text(PROXY_COLUMN) == "—"
