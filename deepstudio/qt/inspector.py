@@ -316,8 +316,10 @@ class Inspector(QScrollArea):
         if track is not None and len(track.frames):
             fps = project.timeline_fps()
             form.addRow("Seen in", QLabel(f"{len(track.frames)} frames of the media"))
-            shown = [(a, b) for _, clip in project.clips() if clip.media_id == media_id
-                     for a, b in clip_face_spans(project, clip, face_spans_of(track.frames))]
+            runs = face_spans_of(track.frames)
+            shown = [(a, b) for on, clip in project.clips()
+                     if on.kind == "video" and clip.media_id == media_id
+                     for a, b in clip_face_spans(project, clip, runs)]
             form.addRow("On the timeline", QLabel("\n".join(
                 f"{format_timecode(a, fps)} – {format_timecode(b, fps)}" for a, b in shown)
                 or "not in a clip"))

@@ -918,6 +918,9 @@ class MainWindow(QMainWindow):
             clip = project.clip(clip_id) if clip_id else next(
                 (c for _, c in reversed(project.clips_at(self.controller.playhead, "video"))),
                 None)
+            if clip is not None and project.track_of_clip(clip.id).kind != "video":
+                clip = next((c for t, c in project.linked(clip) if t.kind == "video"), None)
+                # (a clip's sound selected: the effect goes on its picture)
         if clip is None:
             self.show_error("select a face or a clip on the timeline (or put the playhead on "
                             "a clip) to place the effect on")
@@ -936,8 +939,8 @@ class MainWindow(QMainWindow):
     def _clip_for_face(self, face: tuple[str, int]) -> Clip | None:
         """The clip that shows a face: under the playhead if one is, else the first."""
         media_id, face_id = face
-        clips = [c for _, c in self.session.project.clips()
-                 if c.media_id == media_id and self._face_range(c, face_id)]
+        clips = [c for t, c in self.session.project.clips() if t.kind == "video"
+                 and c.media_id == media_id and self._face_range(c, face_id)]
         return next((c for c in clips if c.contains(self.controller.playhead)),
                     clips[0] if clips else None)
 

@@ -33,3 +33,8 @@ signals may take seconds to arrive (pytest-qt's own default is 5 s)."""
 
 def wait_job(qtbot, job, timeout_ms: int = 60_000) -> None:
     qtbot.waitUntil(lambda: job.finished, timeout=timeout_ms)
+
+
+def video_clips(project) -> list:
+    """(track, clip) of the clips on video tracks (a video's sound is a linked audio clip)."""
+    return [(t, c) for t, c in project.clips() if t.kind == "video"]

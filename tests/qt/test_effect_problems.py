@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from helpers import wait_job
+from helpers import video_clips, wait_job
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QTextBrowser
 
@@ -30,7 +30,7 @@ def test_effect_without_model_keeps_the_picture_and_badges_its_range(qtbot, wind
                                                                      astronaut_project):
     assert window.open_project(astronaut_project)
     session = window.session
-    [(track, clip)] = session.project.clips()
+    [(track, clip)] = video_clips(session.project)
     view = window.preview.view
     window.run(cmd.AddEffect(Effect("effect-swap", "face_swap", track.id, 0, clip.media_id,
                                     20, 50)))

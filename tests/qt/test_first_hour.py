@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import wait_job
+from helpers import video_clips, wait_job
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QScreen
 from PySide6.QtWidgets import QFileDialog, QSpinBox
@@ -78,7 +78,7 @@ def test_import_places_analyses_and_remembers_the_folder(qtbot, window, tmp_path
     window.act["import"].trigger()
     assert asked == [str(Path.home()), str(camera.parent)]  # starts where the last one was
     project = window.session.project
-    first, second = (c for _, c in project.clips())
+    first, second = (c for _, c in video_clips(project))
     assert second.start == first.end  # at the end of the timeline
     assert window.timeline.selection == ("clip", second.id)
     assert window.controller.playhead == second.start
@@ -117,7 +117,7 @@ def add_from_clip_menu(window, label: str) -> str:
 def test_face_names_face_effects_and_effect_rows(qtbot, two_clip_window):
     window = two_clip_window
     project = window.session.project
-    multi, talk = (c for _, c in project.clips())
+    multi, talk = (c for _, c in video_clips(project))
     faces = next(lane for lane in window.timeline.lanes() if lane.kind == "faces")
     assert faces.face_ids == (0, 1, 2) and faces.height >= 3 * FACE_ROW_H >= 3 * 18
     names = {(m, f): window.timeline.face_name(m, f)
@@ -135,6 +135,12 @@ def test_face_names_face_effects_and_effect_rows(qtbot, two_clip_window):
     lips = project.effects[add_from_clip_menu(window, "Lip-sync")]
     assert (lips.media_id, lips.face_track) == (talk.media_id, 0)
     assert talk.start <= lips.start < lips.end <= talk.end
+    # its sound selected: the effect still goes on the picture (a video track)
+    [(_, sound)] = project.linked(talk)
+    window.timeline.select(("clip", sound.id))
+    on_sound = project.effects[add_from_clip_menu(window, "Face swap")]
+    assert (on_sound.media_id, on_sound.face_track) == (talk.media_id, 0)
+    assert project.track(on_sound.track_id).kind == "video"
     # overlapping effects sit on rows of their own
     window.timeline.select(("face", (multi.media_id, 1)))
     other = add_from_clip_menu(window, "Lip-sync")

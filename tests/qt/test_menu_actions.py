@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import answer
+from helpers import answer, video_clips
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMenu, QMessageBox
 from shiboken6 import isValid
@@ -45,6 +45,7 @@ def dismiss_dialogs(monkeypatch) -> list[str]:
     monkeypatch.setattr(QFileDialog, "getSaveFileName", cancelled(("", "")))
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", cancelled(""))
     monkeypatch.setattr(QInputDialog, "getText", cancelled(("", False)))
+    monkeypatch.setattr(QInputDialog, "getItem", cancelled(("", False)))
     monkeypatch.setattr(QMessageBox, "about", cancelled(None))
     monkeypatch.setattr(QDesktopServices, "openUrl",
                         staticmethod(lambda url: shown.append(url.toLocalFile()) or True))
@@ -60,7 +61,7 @@ def dismiss_dialogs(monkeypatch) -> list[str]:
 def test_every_menu_action_runs(qtbot, window, astronaut_project, monkeypatch):
     shown = dismiss_dialogs(monkeypatch)
     assert window.open_project(astronaut_project)
-    [(_, clip)] = window.session.project.clips()
+    [(_, clip)] = video_clips(window.session.project)
     window.timeline.select(("clip", clip.id))
     actions = [a for menu in window.menuBar().actions() for a in menu_actions(menu.menu(),
                                                                               menu.text())]
@@ -74,7 +75,7 @@ def test_every_menu_action_runs(qtbot, window, astronaut_project, monkeypatch):
         if not isValid(action) or not action.isEnabled():
             continue  # (a recent project opened rebuilds the recent menu's actions)
         answer(window)  # questions (unsaved changes) are answered "discard"
-        clips = window.session.project.clips() if window.session else []
+        clips = video_clips(window.session.project) if window.session else []
         if clips:
             window.timeline.select(("clip", clips[0][1].id))
         before = set(window.session.project.effects) if window.session else set()
