@@ -24,39 +24,41 @@ Resolve = Callable[[str], Path]
 """A project-relative path (as a ModelRef stores it) -> a path on disk."""
 
 
-def setup_badge(project: Project, effect: Effect, resolve: Resolve) -> str | None:
-    """What the effect lacks to run at all ("no model chosen"), in a few words; None when
-    it has everything its parameters ask for."""
+def setup_gaps(project: Project, effect: Effect, resolve: Resolve) -> list[str]:
+    """What the effect lacks to run at all, each in a few words ("no model chosen", "no
+    dialogue clip chosen"); empty when it has everything its parameters ask for."""
     try:
         spec = effect_spec(effect.type)
     except UserError:
-        return "unknown effect type"
+        return ["unknown effect type"]
+    gaps = []
     for param in spec.params:
         value = effect.params.get(param.name, param.default)
         if param.kind == "model":
+            ref = project.models.get(value) if value else None
             if not value:
-                return "no model chosen"
-            ref = project.models.get(value)
-            if not resolve(ref.path if ref is not None else value).exists():
-                return "model file missing"
+                gaps.append("no model chosen")
+            elif not resolve(ref.path if ref is not None else value).exists():
+                gaps.append("model file missing")
         elif param.kind == "audio":
             if not value:
-                return "no dialogue clip chosen"
-            if not any(c.id == value for _, c in project.clips()):
-                return "dialogue clip deleted"
-    return None
+                gaps.append("no dialogue clip chosen")
+            elif not any(c.id == value for _, c in project.clips()):
+                gaps.append("dialogue clip deleted")
+    return gaps
+
+
+def setup_badge(project: Project, effect: Effect, resolve: Resolve) -> str | None:
+    """The first thing the effect lacks to run (None: it has everything)."""
+    return next(iter(setup_gaps(project, effect, resolve)), None)
 
 
 def setup_problems(project: Project, resolve: Resolve) -> list[Problem]:
-    """A problem for every effect that lacks a model or a dialogue clip."""
-    problems = []
-    for effect in project.effects.values():
-        badge = setup_badge(project, effect, resolve)
-        if badge is not None:
-            problems.append(Problem(effect.id, badge, f"{effect_name(project, effect)} "
-                                    f"({effect_span(project, effect)})",
-                                    f"{badge}; choose it in the inspector."))
-    return problems
+    """A problem for every model or dialogue clip an effect lacks."""
+    return [Problem(effect.id, gap, f"{effect_name(project, effect)} "
+                    f"({effect_span(project, effect)})", f"{gap}; choose it in the inspector.")
+            for effect in project.effects.values()
+            for gap in setup_gaps(project, effect, resolve)]
 
 
 def export_problems(project: Project, resolve: Resolve, on: date | None = None

@@ -37,6 +37,6 @@ def test_render_names_every_problem_in_words(project, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "Traceback" not in err
     assert "Face swap on Anna (00:00:01:00–00:00:03:00): no model chosen" in err
-    assert "(and 2 more problems)" in err  # the lip-sync's model and consent
+    assert "(and 3 more problems)" in err  # the lip-sync's model, dialogue and consent
     assert "effect-" not in err and "consent-" not in err
     assert not out.exists() and not list(tmp_path.glob("dub.mp4*"))

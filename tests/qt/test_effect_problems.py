@@ -82,7 +82,7 @@ def test_consent_is_checked_when_the_effect_is_placed(qtbot, window, astronaut_p
 
     # marked at once: on its bar and in the inspector, with the fix one click away
     badges = [p.badge for p in window.timeline.problems[effect.id]]
-    assert badges == ["no model chosen", "no person assigned"]
+    assert badges == ["no model chosen", "no dialogue clip chosen", "no person assigned"]
     texts = [label.text() for label in window.inspector.findChildren(QLabel, "ProblemText")]
     assert any("astronaut · face 0 is not assigned to a person" in t for t in texts)
     [fix] = window.inspector.findChildren(QPushButton, "ProblemFix")
@@ -93,9 +93,10 @@ def test_consent_is_checked_when_the_effect_is_placed(qtbot, window, astronaut_p
     assert dialog.isVisible() and dialog.person.currentText() == "Astro"
     assert {s for s, box in dialog.scopes.items() if box.isChecked()} == {"lipsync"}
     assert [p.badge for p in window.timeline.problems[effect.id]] == [
-        "no model chosen", "no consent for lip-sync"]
+        "no model chosen", "no dialogue clip chosen", "no consent for lip-sync"]
     qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
-    assert [p.badge for p in window.timeline.problems[effect.id]] == ["no model chosen"]
+    assert [p.badge for p in window.timeline.problems[effect.id]] == [
+        "no model chosen", "no dialogue clip chosen"]
     dialog.close()
 
     # revoked: marked again, and the export dialog lists everything before any job starts
@@ -113,11 +114,13 @@ def test_consent_is_checked_when_the_effect_is_placed(qtbot, window, astronaut_p
     assert export.problem_texts() == [
         "Lip-sync on Astro (00:00:00:00–00:00:03:00): no model chosen; choose it in the "
         "inspector.",
+        "Lip-sync on Astro (00:00:00:00–00:00:03:00): no dialogue clip chosen; choose it in "
+        "the inspector.",
         "Lip-sync on Astro (00:00:00:00–00:00:03:00): Astro's consent for lip-sync was "
         "revoked on 2026-01-02."]
     assert not export.export_button.isEnabled()
     listed = export.findChild(QTextBrowser, "ExportProblems").toPlainText()
-    assert "2 problems" in listed and "Astro" in listed
+    assert "3 problems" in listed and "Astro" in listed
     assert not re.search(r"effect-|identity-|consent-|--scope|deepstudio ", listed)
     assert not [j for j in session.jobs.jobs if j.kind == "render"]
 
