@@ -95,4 +95,4 @@ def test_every_menu_action_runs(qtbot, window, astronaut_project, monkeypatch):
     assert "Export" in shown
     manual = [Path(p) for p in shown if p.endswith("README.md")]
     assert manual and manual[0].is_file() and "## The editor" in manual[0].read_text()
-    assert added == {"debug", "face_swap", "lip_sync"}  # the menu's type id arrived intact
+    assert {"debug", "face_swap", "lip_sync"} <= added  # the menu's type ids arrived intact
