@@ -193,7 +193,7 @@ def test_failed_replace_leaves_old_file_and_no_temp(folder: Path,
         os.rename(src, dst)
 
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(ProjectError, match="cannot save \\(No space left on device\\)"):
+    with pytest.raises(ProjectError, match="cannot save \\(no space left on the file system at"):
         save_project(Project("New name"), folder)
     assert (folder / "project.json").read_bytes() == saved
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
