@@ -26,15 +26,17 @@ from deepstudio.core.project import Clip, MediaItem, Project, Track
 from deepstudio.engine.analyse import analyse_media, known_analysis
 from deepstudio.engine.jobs import Job, JobManager
 from deepstudio.engine.render import RenderInputs, RenderSettings, render_with_analysis
-from deepstudio.errors import ConsentError, MediaError
+from deepstudio.errors import ConsentError, MediaError, ProjectError
 from deepstudio.media.probe import probe
 from deepstudio.media.proxy import needs_proxy, proxy_path, write_proxy
+from deepstudio.persistence.project_lock import EDITOR, ProjectLock
 from deepstudio.persistence.project_store import (
     ProjectPaths,
     create_project,
     discard_autosave,
     load_project,
     recoverable_autosave,
+    remove_leftovers,
     save_project,
     save_project_as,
     write_autosave,
@@ -43,12 +45,20 @@ from deepstudio.types import Id, TrainResult, new_id
 
 
 class Session:
-    """One open project. Create with :meth:`create`, :meth:`open` or :meth:`in_memory`."""
+    """One open project. Create with :meth:`create`, :meth:`open` or :meth:`in_memory`.
+
+    A session that may save holds the project's lock (see
+    :mod:`deepstudio.persistence.project_lock`) until :meth:`close`; a read-only one does not,
+    cannot save, and leaves the job list on disk to the editor that holds the lock.
+    """
 
     def __init__(self, project: Project, folder: Path | None, cache_dir: Path,
-                 jobs_dir: Path | None) -> None:
+                 jobs_dir: Path | None, lock: ProjectLock | None = None,
+                 read_only: bool = False) -> None:
         self.project = project
         self.folder = folder
+        self.lock = lock
+        self.read_only = read_only
         self.paths = ProjectPaths(folder) if folder is not None else None
         self.cache_dir = cache_dir
         self.history = History(project)
@@ -64,16 +74,35 @@ class Session:
     # --- opening ----------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, folder: str | Path, name: str) -> Session:
+    def create(cls, folder: str | Path, name: str, program: str = EDITOR) -> Session:
         folder = Path(folder)
         project = create_project(folder, name)
         paths = ProjectPaths(folder)
-        return cls(project, paths.folder, paths.cache, paths.jobs)
+        lock = ProjectLock.acquire(paths.folder, program)
+        return cls(project, paths.folder, paths.cache, paths.jobs, lock)
 
     @classmethod
-    def open(cls, folder: str | Path) -> Session:
+    def open(cls, folder: str | Path, read_only: bool = False, program: str = EDITOR,
+             wait_s: float = 0.0) -> Session:
+        """Open the project in ``folder``: for editing (locked for ``program``; a lock held by
+        another command is waited for up to ``wait_s``), or ``read_only``.
+
+        ProjectLockedError when another editor or command has it open for editing.
+        """
         paths = ProjectPaths(folder)
-        return cls(load_project(paths.folder), paths.folder, paths.cache, paths.jobs)
+        if read_only:
+            return cls(load_project(paths.folder), paths.folder, paths.cache, None,
+                       read_only=True)
+        if not paths.project_file.is_file():
+            load_project(paths.folder)  # the clear error, before a lock file is made
+        lock = ProjectLock.acquire(paths.folder, program, wait_s)
+        try:
+            remove_leftovers(paths.folder)
+            project = load_project(paths.folder)
+            return cls(project, paths.folder, paths.cache, paths.jobs, lock)
+        except BaseException:
+            lock.release()
+            raise
 
     @classmethod
     def in_memory(cls, name: str = "Untitled", cache_dir: Path | None = None) -> Session:
@@ -117,6 +146,9 @@ class Session:
 
     def save(self) -> None:
         assert self.folder is not None, "an in-memory project cannot be saved"
+        if self.read_only:
+            raise ProjectError("was opened read-only (another DeepStudio has it open for "
+                               "editing): it cannot be saved here", self.folder)
         save_project(self.project, self.folder)
         self.history.mark_saved()
         self._dirty_after_recovery = False
@@ -129,11 +161,11 @@ class Session:
         return save_project_as(self.project, self.folder, folder, name)
 
     def write_autosave(self) -> None:
-        if self.folder is not None and self.dirty:
+        if self.folder is not None and self.dirty and not self.read_only:
             write_autosave(self.project, self.folder)
 
     def discard_autosave(self) -> None:
-        if self.folder is not None:
+        if self.folder is not None and not self.read_only:
             discard_autosave(self.folder)
 
     # --- media ------------------------------------------------------------------------------
@@ -469,6 +501,8 @@ class Session:
         if self._preview is not None:
             self._preview.close()
         self.jobs.shutdown()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def slug(text: str) -> str:

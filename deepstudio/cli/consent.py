@@ -52,10 +52,10 @@ def register(subparsers) -> None:
     p.set_defaults(run=consent_revoke)
 
 
-def _open(path: Path):
-    from deepstudio.session import Session
+def _open(path: Path, command: str | None = None):
+    from deepstudio.cli.project import open_session
 
-    return Session.open(path)
+    return open_session(path, command)
 
 
 def _identity_by_name(project, name: str):
@@ -82,7 +82,7 @@ def identity_add(args: argparse.Namespace) -> int:
     from deepstudio.core.project import Identity
     from deepstudio.types import new_id
 
-    session = _open(args.project)
+    session = _open(args.project, "identity add")
     try:
         refs = [_face_track(session.project, t) for t in args.track]
         session.do(AddIdentity(Identity(new_id("identity"), args.name, refs)))
@@ -116,7 +116,7 @@ def consent_add(args: argparse.Namespace) -> int:
     from deepstudio.core.project import ConsentRecord, Identity
     from deepstudio.types import new_id
 
-    session = _open(args.project)
+    session = _open(args.project, "consent add")
     try:
         identity = _identity_by_name(session.project, args.identity)
         steps = []
@@ -158,7 +158,7 @@ def consent_list(args: argparse.Namespace) -> int:
 def consent_revoke(args: argparse.Namespace) -> int:
     from deepstudio.core.commands import RevokeConsent
 
-    session = _open(args.project)
+    session = _open(args.project, "consent revoke")
     try:
         owner = next((i for i in session.project.identities.values()
                       if any(c.id == args.consent_id for c in i.consents)), None)

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     if (args.folder / "project.json").exists():
         raise ProjectError("already holds a project (remove it or name another folder)",
                            args.folder)
-    session = Session.create(args.folder, "DeepStudio Demo")
+    session = Session.create(args.folder, "DeepStudio Demo", program="deepstudio demo")
     try:
         media_dir = args.folder / "media"
         media_dir.mkdir(exist_ok=True)

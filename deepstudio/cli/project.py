@@ -10,6 +10,10 @@ from deepstudio.cli.main import add_quiet
 from deepstudio.cli.progress import ProgressBar
 from deepstudio.core.timebase import parse_rate
 
+LOCK_WAIT_S = 30.0
+"""How long a command that changes a project waits while another command has it open (an
+editor that has it open is reported at once: it does not close by itself)."""
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("new", help="create an empty project folder (Name.dstudio)")
@@ -35,12 +39,22 @@ def _rate(text: str) -> Fraction:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def open_session(folder: Path, command: str | None = None):
+    """The project in ``folder`` opened for the CLI ``command`` that changes it (holding its
+    lock: two commands never overwrite each other's changes), or read-only without one."""
+    from deepstudio.session import Session
+
+    if command is None:
+        return Session.open(folder, read_only=True)
+    return Session.open(folder, program=f"deepstudio {command}", wait_s=LOCK_WAIT_S)
+
+
 def new(args: argparse.Namespace) -> int:
     from deepstudio.core.commands import SetTimelineRate
     from deepstudio.session import Session
 
     name = args.name or args.folder.name.removesuffix(".dstudio")
-    session = Session.create(args.folder, name)
+    session = Session.create(args.folder, name, program="deepstudio new")
     try:
         if args.fps is not None:
             session.do(SetTimelineRate(args.fps))
@@ -52,9 +66,7 @@ def new(args: argparse.Namespace) -> int:
 
 
 def import_media(args: argparse.Namespace) -> int:
-    from deepstudio.session import Session
-
-    session = Session.open(args.project)
+    session = open_session(args.project, "import")
     try:
         for path in args.media:
             media_id = session.import_media(path)

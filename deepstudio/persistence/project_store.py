@@ -53,7 +53,8 @@ _HASH_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 __all__ = [
     "SCHEMA_VERSION", "ProjectPaths", "create_project", "discard_autosave", "load_project",
     "migration", "project_folder_for", "project_folder_of", "recoverable_autosave",
-    "resolve_media_path", "save_project", "save_project_as", "write_autosave",
+    "remove_leftovers", "resolve_media_path", "save_project", "save_project_as",
+    "write_autosave",
 ]
 
 
@@ -422,6 +423,23 @@ def recoverable_autosave(folder: str | Path) -> Project | None:
 
 def discard_autosave(folder: str | Path) -> None:
     ProjectPaths(folder).autosave_file.unlink(missing_ok=True)
+
+
+def remove_leftovers(folder: str | Path) -> int:
+    """Delete the temporary files of saves that were killed midway (never under a final
+    name); returns how many. Only call it holding the project's lock: another process's save
+    in progress would lose its temporary file."""
+    removed = 0
+    for pattern in (f".{PROJECT_FILE}*.tmp", f".{AUTOSAVE_FILE}.*.tmp"):
+        for leftover in ProjectPaths(folder).folder.glob(pattern):
+            try:
+                leftover.unlink()
+                removed += 1
+            except OSError:
+                continue
+    if removed:
+        log.info("%s: removed %d temporary file(s) of interrupted saves", folder, removed)
+    return removed
 
 
 # The schema upgrades register themselves with `migration` when imported; importing them here

@@ -361,6 +361,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(session is not None or action in (
                 self.act[k] for k in ("new", "open", "quit", "prefs", "shortcuts", "manual",
                                       "about")))
+        self.act["save"].setEnabled(session is not None and not session.read_only)
         self.effect_menu.setEnabled(session is not None)
         self._update_problems()
         self.preview.show_position()
@@ -368,17 +369,36 @@ class MainWindow(QMainWindow):
         self._update_state()
 
     def open_project(self, folder: str | Path) -> bool:
-        """Open the project in ``folder``, offering recovery of an autosave; False on error."""
+        """Open the project in ``folder``, offering recovery of an autosave; False on error.
+
+        A project open for editing elsewhere (another window or process) is offered
+        read-only."""
+        from deepstudio.persistence.project_lock import ProjectLockedError
+        from deepstudio.persistence.project_store import ProjectPaths
         from deepstudio.session import Session
 
+        if self.session is not None and self.session.folder == ProjectPaths(folder).folder:
+            self.statusBar().showMessage(f"{self.session.folder.name} is open already", 4000)
+            return True
         if not self.maybe_save():
             return False
         try:
-            session = Session.open(folder)
+            try:
+                session = Session.open(folder)
+            except ProjectLockedError as exc:
+                answer = self.ask("Project already open",
+                                  f"{Path(folder).name} {exc.problem}.\n\n"
+                                  "Open it read-only? You can look at it and render it, but "
+                                  "not save changes.",
+                                  QMessageBox.StandardButton.Open
+                                  | QMessageBox.StandardButton.Cancel)
+                if answer != QMessageBox.StandardButton.Open:
+                    return False
+                session = Session.open(folder, read_only=True)
         except UserError as exc:
             self.show_error(str(exc))
             return False
-        if Session.recoverable(folder):
+        if not session.read_only and Session.recoverable(folder):
             answer = self.ask("Recover unsaved changes?",
                               f"{Path(folder).name} has unsaved changes from a session that "
                               "did not close properly. Recover them?",
@@ -444,7 +464,8 @@ class MainWindow(QMainWindow):
             self.status_saved.setText("")
             return
         dirty = session.dirty
-        self.setWindowTitle(f"{session.project.name}[*] — DeepStudio")
+        read_only = " (read-only)" if session.read_only else ""
+        self.setWindowTitle(f"{session.project.name}{read_only}[*] — DeepStudio")
         self.setWindowModified(dirty)
         history = session.history
         self.act["undo"].setEnabled(history.can_undo)
@@ -500,6 +521,13 @@ class MainWindow(QMainWindow):
         """Ask about unsaved changes; False when the user cancels."""
         if self.session is None or not self.session.dirty:
             return True
+        if self.session.read_only:
+            answer = self.ask("Discard changes?",
+                              f"{self.session.project.name} is open read-only: your changes "
+                              "cannot be saved. Close it anyway?",
+                              QMessageBox.StandardButton.Discard
+                              | QMessageBox.StandardButton.Cancel)
+            return answer == QMessageBox.StandardButton.Discard
         answer = self.ask("Unsaved changes",
                           f"Save changes to {self.session.project.name} before closing?",
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard

@@ -49,7 +49,7 @@ def test_analysis_job_then_cached(session, monkeypatch):
         raise AssertionError("analysed again instead of reading the cache")
 
     monkeypatch.setattr("deepstudio.vision.analysis._analyze", analyse_again)
-    again = Session.open(session.folder)
+    again = Session.open(session.folder, read_only=True)
     try:
         cached = again.analysis(media_id)
         assert cached is not None and cached.summary() == analysis.summary()
@@ -136,7 +136,7 @@ def test_autosave_recovery(session, tmp_path):
     session.undo()  # an unsaved change
     session.write_autosave()
     assert Session.recoverable(session.folder)
-    reopened = Session.open(session.folder)
+    reopened = Session.open(session.folder, read_only=True)
     try:
         assert reopened.project.tracks[0].clips  # the saved state
         reopened.recover()

@@ -77,7 +77,7 @@ def test_identity_and_consent_round_trip(qtbot, window, astronaut_project):
     dialog.close()
 
     window.act["save"].trigger()
-    reopened = Session.open(astronaut_project)
+    reopened = Session.open(astronaut_project, read_only=True)
     try:
         again = reopened.identity_named("Astro")
         assert again.consents[0].revoked and again.consents[0].recorded_by == "Producer"
