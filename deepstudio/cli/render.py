@@ -31,6 +31,10 @@ def add_encode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="medium", help="x264/x265 speed preset")
     p.add_argument("--audio-codec", choices=["aac", "copy", "none"], default="aac",
                    help="re-encode the audio (aac), copy the source stream, or drop it")
+    p.add_argument("--chunk-seconds", type=float, metavar="S",
+                   help="encode in resumable chunks of S seconds (default 30): a render that "
+                        "was stopped or killed continues where it was when run again with the "
+                        "same arguments, redoing at most one chunk")
 
 
 def encode_settings(args: argparse.Namespace):
@@ -44,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from deepstudio.session import Session
 
     if (args.input / "project.json").is_file():
-        session = Session.open(args.input)
+        session = Session.open(args.input, read_only=True)
     else:
         session = session_for_video(args.input, args.effect)
     try:
@@ -61,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
 
 def range_settings(session, args: argparse.Namespace):
     """RenderSettings for ``--start/--end`` (seconds) and the encode options of ``args``."""
+    from dataclasses import replace
+
     from deepstudio.engine.render import RenderSettings
 
     fps = session.project.timeline_fps()
@@ -70,7 +76,12 @@ def range_settings(session, args: argparse.Namespace):
     if not 0 <= start < end:
         raise UserError(f"empty range: --start {args.start} --end {args.end} "
                         f"(the timeline lasts {float(total / fps):.2f} s)", args.input)
-    return RenderSettings(start, end, encode_settings(args))
+    settings = RenderSettings(start, end, encode_settings(args))
+    if args.chunk_seconds is not None:
+        if not args.chunk_seconds > 0:
+            raise UserError(f"--chunk-seconds must be positive, not {args.chunk_seconds}")
+        settings = replace(settings, chunk_seconds=args.chunk_seconds)
+    return settings
 
 
 def session_for_video(path: Path, effect: str):

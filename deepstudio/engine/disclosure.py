@@ -23,6 +23,7 @@ from deepstudio.core.project import Effect, FaceTrackRef, Identity, Project
 from deepstudio.engine.effects import FrameItem
 from deepstudio.errors import ConsentError
 from deepstudio.media.decode import rgb_to_i420
+from deepstudio.persistence.atomic import atomic_write_json
 from deepstudio.provenance.credentials import (
     RenderProvenance,
     SourceMedia,
@@ -181,7 +182,7 @@ class Disclosure:
             self.render_id = json.loads(state.read_text())["render_id"]
         else:
             self.render_id = f"render-{uuid.uuid4().hex[:16]}"
-            state.write_text(json.dumps({"render_id": self.render_id}))
+            atomic_write_json(state, {"render_id": self.render_id})
         self.payload = payload_from_render_id(self.render_id)
         self._watermark = WatermarkEmbedder(self.payload, *size)
         self._fps = fps

@@ -5,10 +5,13 @@ encoding overlap and memory stays flat whatever the length:
 
     decode thread ──q──▶ job thread (faces + effects, batched) ──q──▶ encode thread ──▶ ffmpeg
 
-The picture is encoded in chunks of a few seconds under a work folder; a chunk file exists only
-once complete (the writer renames it into place), so a render that was killed resumes from the
-first missing chunk when started again with the same inputs and settings. The finished chunks
-are then joined without re-encoding and muxed with the audio into the output.
+The picture is encoded in chunks of ``chunk_seconds`` under a work folder; a chunk file exists
+only once complete (the writer renames it into place), so a render that was killed resumes from
+the first missing chunk when started again with the same inputs and settings: it redoes at most
+the chunk it was writing. The finished chunks are then joined without re-encoding and muxed with
+the audio into the output. Every scratch file that ffmpeg writes is unlinked before ffmpeg
+starts, so the ffmpeg of a killed run that is still finishing never writes into the new run's
+file.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from deepstudio.types import BBox, Progress, ProgressCallback
 
 BATCH_FRAMES = 8
 QUEUE_FRAMES = 16
-CHUNK_SECONDS = 30
+CHUNK_SECONDS = 30.0
 """A killed render loses at most this much work; longer chunks drain the encoder less often."""
 
 
@@ -69,6 +72,8 @@ class RenderSettings:
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     label: LabelSettings | None = None
     """An optional visible "AI-modified" label; watermark and credentials are always added."""
+    chunk_seconds: float = CHUNK_SECONDS
+    """Length of the resumable chunks (the most a killed render has to redo)."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,7 @@ def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_di
                 sign_render(frame_file, frame_file, provenance)
         else:
             chunk_paths = []
-            chunk = max(1, int(round(CHUNK_SECONDS * fps)))
+            chunk = max(1, int(round(settings.chunk_seconds * fps)))
             for a in range(start, end, chunk):
                 b = min(end, a + chunk)
                 path = job_dir / f"chunk_{a:08d}{output.suffix or '.mp4'}"
@@ -405,6 +410,7 @@ def _mix_audio(inputs: RenderInputs, parts: list, duration: float, out: Path) ->
     graph = ";".join(chains) + f";{labels}amix=inputs={len(parts)}:normalize=0,apad," \
                                f"atrim=0:{duration:.6f}[mix]"
     temp = out.with_name("mix.partial.wav")
+    temp.unlink(missing_ok=True)
     run_ffmpeg([*args, "-filter_complex", graph, "-map", "[mix]", "-c:a", "pcm_s16le",
                 str(temp)], out)
     temp.replace(out)
@@ -451,6 +457,7 @@ class _AudioTask:
                 else:
                     args += ["-c:a", "aac", "-b:a", encode.audio_bitrate]
                 partial = target.with_name(f"partial.{target.name}")
+                partial.unlink(missing_ok=True)
                 run_ffmpeg([*args, str(partial)], source.path)
                 partial.replace(target)
             self.path = target
@@ -482,4 +489,5 @@ def _join(chunks: list[Path], audio: Path | None, output: Path) -> None:
     args += ["-c", "copy"]
     if output.suffix.lower() in (".mp4", ".mov", ".m4v"):
         args += ["-movflags", "+faststart"]
+    output.unlink(missing_ok=True)
     run_ffmpeg([*args, str(output)], output)

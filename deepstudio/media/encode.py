@@ -2,7 +2,9 @@
 
 The output is written to a temporary name beside the target and renamed when ffmpeg has
 finished, so a crash or a cancelled render never leaves a half-written file under the
-user's chosen name.
+user's chosen name. A temporary file left by a killed run is unlinked before a new ffmpeg
+starts: the killed run's ffmpeg may still be finishing it (its input pipe just closed), and
+writing into the same file would mix the two.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepstudio.errors import MediaError
+from deepstudio.errors import NO_SPACE_TEXT, DiskFullError, MediaError
 from deepstudio.media.ffmpeg import LOCAL_PROTOCOLS, base_command
 
 CODECS = ("h264", "h265", "prores", "png")
@@ -128,6 +130,8 @@ class VideoWriter:
             self._target = self.path
             self._temp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
         cmd = self._command(fps, audio_source)
+        if self._temp != self._target:
+            self._temp.unlink(missing_ok=True)
         self._stderr: deque[str] = deque(maxlen=20)
         try:
             self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -208,8 +212,11 @@ class VideoWriter:
     def _fail(self) -> None:
         self._proc.kill()
         self._proc.wait()
+        self._stderr_thread.join(timeout=5)
         if self._temp != self._target:
             self._temp.unlink(missing_ok=True)
+        if any(NO_SPACE_TEXT in line for line in self._stderr):
+            raise DiskFullError(self.path)
         detail = self._stderr[-1] if self._stderr else "ffmpeg stopped"
         raise MediaError(f"encoding failed: {detail}", self.path)
 

@@ -13,7 +13,7 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-from deepstudio.errors import MediaError
+from deepstudio.errors import NO_SPACE_TEXT, DiskFullError, MediaError
 
 LOCAL_PROTOCOLS = ["-protocol_whitelist", "file,pipe"]
 
@@ -38,9 +38,12 @@ def base_command() -> list[str]:
 
 
 def run_ffmpeg(args: list[str], what: str | Path) -> bytes:
-    """Run ffmpeg to completion and return stdout; a failure raises MediaError naming ``what``."""
+    """Run ffmpeg to completion and return stdout; a failure raises MediaError naming ``what``,
+    or DiskFullError naming the output file (ffmpeg's last argument) when its disk is full."""
     proc = subprocess.run([*base_command(), *args], capture_output=True, check=False)
     if proc.returncode != 0:
+        if NO_SPACE_TEXT.encode() in proc.stderr:
+            raise DiskFullError(args[-1])
         raise MediaError(f"ffmpeg failed: {last_line(proc.stderr)}", what)
     return proc.stdout
 

@@ -23,7 +23,7 @@ from typing import Any
 import c2pa
 
 from deepstudio import __version__
-from deepstudio.errors import UserError
+from deepstudio.errors import NO_SPACE_TEXT, DiskFullError, UserError
 from deepstudio.provenance.payload import payload_hex
 from deepstudio.provenance.signing_identity import load_or_create_identity
 
@@ -109,6 +109,8 @@ def sign_render(src_path: str | Path, dst_path: str | Path, info: RenderProvenan
             os.fsync(fh.fileno())
         os.replace(tmp, dst)
     except c2pa.C2paError as exc:
+        if NO_SPACE_TEXT in str(exc):
+            raise DiskFullError(dst) from None
         raise CredentialsError(f"signing failed: {exc}", src) from exc
     finally:
         tmp.unlink(missing_ok=True)

@@ -122,7 +122,6 @@ def test_killed_render_resumes_from_finished_chunks(index_video, tmp_path, monke
     from deepstudio.engine import render as render_module
     from deepstudio.engine.render import RenderSettings
 
-    monkeypatch.setattr(render_module, "CHUNK_SECONDS", 1)
     work = tmp_path / "work"
     out = tmp_path / "resumed.mp4"
     encoded: list[int] = []
@@ -138,10 +137,10 @@ def test_killed_render_resumes_from_finished_chunks(index_video, tmp_path, monke
     monkeypatch.setattr(render_module, "_encode_range", counting)
     session = session_for_video(index_video, "none")
     with pytest.raises(KeyboardInterrupt):
-        render_module.render(session.render_inputs(), out, RenderSettings(), work)
+        render_module.render(session.render_inputs(), out, RenderSettings(chunk_seconds=1), work)
     assert not out.exists()
     encoded.clear()
-    render_module.render(session.render_inputs(), out, RenderSettings(), work)
+    render_module.render(session.render_inputs(), out, RenderSettings(chunk_seconds=1), work)
     assert encoded == [50, 75, 100]  # chunks 0 and 25 were kept, not redone
     with VideoReader(out) as reader:
         assert [decode_index(f) for _, f in reader.frames()] == list(range(120))
