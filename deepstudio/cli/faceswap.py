@@ -10,6 +10,7 @@ from deepstudio.cli.ledger import add_ledger_options, bind_face, ledger_identity
 from deepstudio.cli.main import add_quiet
 from deepstudio.cli.progress import ProgressBar
 from deepstudio.cli.render import add_encode_options, range_settings
+from deepstudio.errors import UserError
 
 
 def register(subparsers) -> None:
@@ -38,6 +39,7 @@ def register(subparsers) -> None:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--project", type=Path, required=True,
                    help="project holding both people's 'train' consent")
+    add_checkpoint_options(p)
     add_quiet(p)
     p.set_defaults(run=train)
 
@@ -59,13 +61,21 @@ def register(subparsers) -> None:
 
 
 def extract(args: argparse.Namespace) -> int:
+    from deepstudio.engine.analyse import analyse_media
     from deepstudio.engine.faceset import FaceFilters, extract_faceset
+    from deepstudio.engine.progress import split_progress
     from deepstudio.media.probe import probe
+    from deepstudio.persistence.settings import user_cache_dir
 
     probe(args.input, require_video=True)
     bar = ProgressBar(f"Extracting {args.identity}", args.quiet)
+    analysing, extracting = split_progress(bar, 0.5)
+    # the analysis cache of 'deepstudio analyze': a second extraction (or one rerun after a
+    # kill) does not track the faces again
+    analysis = analyse_media(args.input, user_cache_dir() / "analysis", analysing)
     info = extract_faceset(args.input, args.output, args.identity, args.track,
-                           progress=bar, filters=FaceFilters(max_faces=args.max_faces))
+                           analysis=analysis, progress=extracting,
+                           filters=FaceFilters(max_faces=args.max_faces))
     bar.done()
     print(f"{info.path}: {info.faces} faces of {info.identity} from track #{info.track_id} "
           f"({info.frames_seen} frames seen; dropped {json.dumps(info.rejected)})")
@@ -83,7 +93,8 @@ def train(args: argparse.Namespace) -> int:
                    for f in (args.src, args.dst)]
     bar = ProgressBar(f"Training {args.output.name}", args.quiet)
     progress = deadline(bar, args.minutes)
-    config = TrainConfig(architecture=args.arch, gan_weight=args.gan, learning_rate=args.lr)
+    config = TrainConfig(architecture=args.arch, gan_weight=args.gan, learning_rate=args.lr,
+                         **checkpoint_settings(args))
     result = train_faceswap(args.src, args.dst, args.output, res=args.res, iters=args.iters,
                             device=args.device, progress=progress, consent_ids=consent_ids,
                             config=config)
@@ -92,6 +103,22 @@ def train(args: argparse.Namespace) -> int:
     print(f"{result.model_dir}: {state} at iteration {result.iterations} "
           f"(losses {', '.join(f'{k} {v:.4f}' for k, v in result.losses.items())})")
     return 0
+
+
+def add_checkpoint_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint-every", type=float, default=300.0, metavar="S",
+                   help="save a checkpoint every S seconds (default 300): training that is "
+                        "killed resumes from the last one when run again")
+    p.add_argument("--checkpoint-iters", type=int, default=0, metavar="N",
+                   help="also save a checkpoint every N iterations")
+
+
+def checkpoint_settings(args: argparse.Namespace) -> dict[str, float | int]:
+    """The trainer config fields of :func:`add_checkpoint_options`."""
+    if args.checkpoint_every <= 0 or args.checkpoint_iters < 0:
+        raise UserError("--checkpoint-every must be positive and --checkpoint-iters at least 0")
+    return {"checkpoint_every_s": args.checkpoint_every,
+            "checkpoint_every_iters": args.checkpoint_iters}
 
 
 def deadline(bar: ProgressBar, minutes: float | None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepstudio.cli.faceswap import deadline
+from deepstudio.cli.faceswap import add_checkpoint_options, checkpoint_settings, deadline
 from deepstudio.cli.ledger import bind_face, ledger_identity, pick_track
 from deepstudio.cli.main import add_quiet
 from deepstudio.cli.progress import ProgressBar
@@ -32,6 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("--project", type=Path, required=True,
                    help="project holding the speaker's 'train' consent")
     p.add_argument("--identity", required=True, help="the speaker's identity name")
+    add_checkpoint_options(p)
     add_quiet(p)
     p.set_defaults(run=train)
 
@@ -74,7 +75,7 @@ def train(args: argparse.Namespace) -> int:
         info = probe(path, require_video=True)
         end = round(args.until * info.fps) if args.until is not None else None
         footage.append(SpeakerFootage(path, end=end, sound_delay=args.sound_delay))
-    overrides: dict[str, object] = {}
+    overrides: dict[str, object] = dict(checkpoint_settings(args))
     if args.lr is not None:
         overrides["lr"] = args.lr
     if args.init is not None:

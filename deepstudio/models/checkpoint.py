@@ -11,9 +11,11 @@ A model is a folder ``NAME.dsmodel/``::
     previous/               the checkpoint before the last save (hard links, so it costs no copy)
 
 ``card.json`` is written last and lists the sha256 of the files it goes with, so a save cut
-short by a crash or kill is detected on load (and :func:`resumable_dir` falls back to
-``previous/``). Nothing loaded here executes code: weights are safetensors, the rest is JSON, and
-the architecture name must be one registered with :func:`register_architecture`.
+short by a crash, a kill or a full disk is detected on load, and :func:`load_model` and
+:func:`resumable_dir` fall back to ``previous/``. A save only moves the current checkpoint to
+``previous/`` when it is complete: after a cut-short save ``previous/`` keeps the last good one.
+Nothing loaded here executes code: weights are safetensors, the rest is JSON, and the
+architecture name must be one registered with :func:`register_architecture`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import contextlib
 import hashlib
 import importlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -38,6 +41,8 @@ from torch import nn
 from deepstudio.errors import ModelFileError
 from deepstudio.models.device import Compute, as_compute
 from deepstudio.persistence.atomic import atomic_write_bytes
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MODEL_SUFFIX = ".dsmodel"
@@ -185,8 +190,14 @@ def _join_tensors(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 
 def _backup_previous(model_dir: Path) -> None:
-    """Hard-link the current checkpoint into ``previous/`` (copy where links are unsupported)."""
+    """Hard-link the current checkpoint into ``previous/`` (copy where links are unsupported),
+    unless it is incomplete (a save cut short): then ``previous/`` holds the last good one."""
     if not (model_dir / CARD).is_file():
+        return
+    try:
+        verify_checkpoint(model_dir)
+    except ModelFileError:
+        log.warning("%s: the last save was cut short; keeping %s", model_dir, BACKUP_DIR)
         return
     backup = model_dir / BACKUP_DIR
     shutil.rmtree(backup, ignore_errors=True)
@@ -232,6 +243,12 @@ def save_checkpoint(model_dir: str | Path, model: nn.Module, card: ModelCard,
     card.updated = _now()
     atomic_write_bytes(model_dir / CARD, json.dumps(card.to_json(), indent=2).encode())
     return card
+
+
+def checkpoint_due(iteration: int, since_save_s: float, every_s: float, every_iters: int
+                   ) -> bool:
+    """Whether a checkpoint is due after ``iteration``: by time, or by iteration count."""
+    return since_save_s >= every_s or (every_iters > 0 and iteration % every_iters == 0)
 
 
 def load_card(model_dir: str | Path) -> ModelCard:
@@ -298,8 +315,27 @@ def build_model(card: ModelCard, path: Path) -> nn.Module:
 def load_model(model_dir: str | Path, device: str | torch.device | Compute = "cpu"
                ) -> tuple[nn.Module, ModelCard]:
     """Build the network a folder describes and load its verified weights (eval mode) onto
-    ``device``, whatever device saved them (weights are stored as CPU fp32 tensors)."""
+    ``device``, whatever device saved them (weights are stored as CPU fp32 tensors).
+
+    When the folder's last save was cut short, the checkpoint before it (``previous/``) is
+    loaded instead; ModelFileError when neither is usable."""
     model_dir = Path(model_dir)
+    try:
+        return _load_model_from(model_dir, device)
+    except ModelFileError as error:
+        backup = model_dir / BACKUP_DIR
+        if not (backup / CARD).is_file():
+            raise
+        try:
+            loaded = _load_model_from(backup, device)
+        except ModelFileError:
+            raise error from None
+        log.warning("%s: %s; loaded the checkpoint before it", model_dir, error.problem)
+        return loaded
+
+
+def _load_model_from(model_dir: Path, device: str | torch.device | Compute
+                     ) -> tuple[nn.Module, ModelCard]:
     card = load_card(model_dir)
     model = build_model(card, model_dir / CARD)
     state = _read_tensors(model_dir, card, WEIGHTS)

@@ -124,6 +124,13 @@ def test_interrupted_save_resumes_from_previous(tmp_path: Path) -> None:
     checkpoint.save_checkpoint(folder, net, _card(iterations=3))
     shutil.copy(tmp_path / "card.keep", folder / "card.json")
     with pytest.raises(ModelFileError, match=r"does not match card\.json"):
-        checkpoint.load_model(folder)
+        checkpoint.verify_checkpoint(folder)
+    _, card = checkpoint.load_model(folder)  # the model still loads: the checkpoint before
+    assert card.iterations == 2
     assert checkpoint.resumable_dir(folder) == folder / "previous"
     assert checkpoint.resumable_dir(tmp_path / "new.dsmodel") is None
+    # A second save cut short the same way must not replace the good backup with the bad one.
+    checkpoint.save_checkpoint(folder, net, _card(iterations=4))
+    shutil.copy(tmp_path / "card.keep", folder / "card.json")
+    assert checkpoint.verify_checkpoint(folder / "previous").iterations == 2
+    assert checkpoint.load_model(folder)[1].iterations == 2

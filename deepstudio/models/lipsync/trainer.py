@@ -15,11 +15,12 @@ Every iteration:
 3. discriminator step: real frames = 1, generated = 0.
 
 Checkpoints (the three networks, their optimizers, the trainer state) go through
-:mod:`deepstudio.models.checkpoint` every ``checkpoint_every_s`` seconds, at the end, and when
-the progress callback cancels; training resumes from them, on any device. On CUDA the forward
-passes run under autocast (bf16, or fp16 with a gradient scaler; :mod:`deepstudio.models.device`
-decides); losses are computed in fp32. A step that runs out of device memory is retried with
-half the windows, and training goes on at that size.
+:mod:`deepstudio.models.checkpoint` every ``checkpoint_every_s`` seconds (or
+``checkpoint_every_iters`` iterations), at the end, and when the progress callback cancels;
+training resumes from them, on any device. On CUDA the forward passes run under autocast (bf16,
+or fp16 with a gradient scaler; :mod:`deepstudio.models.device` decides); losses are computed in
+fp32. A step that runs out of device memory is retried with half the windows, and training goes
+on at that size.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ class LipSyncTrainConfig:
     """Running expert loss (chance = 0.69) under which the sync loss is switched on."""
     train_expert: bool = True
     checkpoint_every_s: float = 300.0
+    checkpoint_every_iters: int = 0
+    """Also checkpoint every this many iterations (0: by time only)."""
     preview_every: int = 100
     seed: int = 0
     init_generator: str | None = None
@@ -461,7 +464,9 @@ class LipSyncTrainer:
                     self.state.history.append({"iteration": self.state.iteration,
                                                **{k: v for k, v in asdict(losses).items()
                                                   if not math.isnan(v)}})
-                if time.monotonic() - last_save >= self.config.checkpoint_every_s:
+                if ckpt.checkpoint_due(self.state.iteration, time.monotonic() - last_save,
+                                       self.config.checkpoint_every_s,
+                                       self.config.checkpoint_every_iters):
                     self.save()
                     last_save = time.monotonic()
                 if progress is not None:
