@@ -8,6 +8,9 @@ A faceset is a folder::
                        file, frame index, yaw/pitch/roll estimate, sharpness, aligned landmarks;
                        counts of rejected faces per filter and the kept pose range
 
+The folder is written whole under a hidden staging name beside it and then swapped in, so a
+killed or failed extraction leaves the previous faceset (or none), never a mix of two.
+
 Extraction filters out blurred frames (variance of the Laplacian well below the track's
 median), extreme poses and near-duplicates of the previously kept face (same expression and
 pose, same look), so training time goes to faces that teach the network something.
@@ -26,8 +29,13 @@ import numpy as np
 
 from deepstudio.errors import MediaError, ProjectError
 from deepstudio.media.decode import VideoReader
-from deepstudio.media.probe import probe
-from deepstudio.persistence.atomic import atomic_write_bytes
+from deepstudio.media.probe import MediaInfo, probe
+from deepstudio.persistence.atomic import (
+    atomic_write_bytes,
+    recover_folder,
+    replace_folder,
+    staging_folder,
+)
 from deepstudio.types import Progress, ProgressCallback
 from deepstudio.vision.align import DEFAULT_COVERAGE, align_face, face_mask, transform_points
 from deepstudio.vision.analysis import FaceAnalysis, FaceTrack, analyze_video
@@ -200,11 +208,13 @@ def extract_faceset(video_path: str | Path, out_dir: str | Path, identity_name: 
                     filters: FaceFilters | None = None) -> FacesetInfo:
     """Extract the faces of one track (default: the longest) of a video into ``out_dir``.
 
-    Runs the face analysis when ``analysis`` is not given. Existing ``faces/`` and ``masks/``
-    in ``out_dir`` are replaced. Raising :class:`Cancelled` from ``progress`` stops it.
+    Runs the face analysis when ``analysis`` is not given. A faceset already in ``out_dir``
+    is replaced as a whole; a folder holding anything else is refused. Raising
+    :class:`Cancelled` from ``progress`` stops it.
     """
     video = Path(video_path)
     out = Path(out_dir)
+    _check_replaceable(out)
     filters = filters or FaceFilters()
     info = probe(video)
     align_start = 0.0
@@ -220,15 +230,42 @@ def extract_faceset(video_path: str | Path, out_dir: str | Path, identity_name: 
     candidates = _aligned_candidates(video, track, size, rows,
                                      _scaled(progress, align_start, 0.9))
     kept, rejected = filter_faces(candidates, filters, size)
+    staging = staging_folder(out)
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        entries = _write_faces(staging, kept, size, progress)
+        meta = _meta(identity_name, size, video, info, track, candidates, kept, rejected, entries)
+        atomic_write_bytes(staging / FACESET_FILE, json.dumps(meta).encode())
+        replace_folder(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if progress is not None:
+        progress(Progress(1.0, f"faceset: {len(kept)} faces kept of {len(candidates)}"))
+    return FacesetInfo(out, identity_name, size, len(kept), track.track_id, len(candidates),
+                       rejected, meta["pose_range"], info.content_hash)
+
+
+def _check_replaceable(out: Path) -> None:
+    """Refuse an output folder that holds anything but a faceset (it would be replaced)."""
+    recover_folder(out)
+    if out.exists() and not out.is_dir():
+        raise ProjectError("is a file, not a faceset folder", out)
+    if out.is_dir() and not (out / FACESET_FILE).is_file() and any(out.iterdir()):
+        raise ProjectError("holds other files: choose a new folder or an existing faceset", out)
+
+
+def _write_faces(folder: Path, kept: list[FaceCandidate], size: int,
+                 progress: ProgressCallback | None) -> list[dict[str, Any]]:
+    """Write the kept faces and their masks into ``folder``; their faceset.json entries."""
     for sub in ("faces", "masks"):
-        shutil.rmtree(out / sub, ignore_errors=True)
-        (out / sub).mkdir(parents=True)
+        (folder / sub).mkdir(parents=True)
     entries = []
     for number, c in enumerate(kept):
         name = f"{number:06d}.png"
         mask = face_mask(c.landmarks, (size, size), feather_px=size / 32)
-        _write_png(out / "faces" / name, c.image)
-        _write_png(out / "masks" / name, np.rint(mask * 255).astype(np.uint8))
+        _write_png(folder / "faces" / name, c.image)
+        _write_png(folder / "masks" / name, np.rint(mask * 255).astype(np.uint8))
         yaw, pitch, roll = c.pose
         entries.append({"file": name, "frame": c.frame, "yaw": round(yaw, 2),
                         "pitch": round(pitch, 2), "roll": round(roll, 2),
@@ -236,21 +273,23 @@ def extract_faceset(video_path: str | Path, out_dir: str | Path, identity_name: 
                         "landmarks": np.round(c.landmarks, 1).tolist()})
         if progress is not None and number % 10 == 0:
             progress(Progress(0.9 + 0.1 * number / max(1, len(kept)), "writing faceset"))
+    return entries
+
+
+def _meta(identity_name: str, size: int, video: Path, info: MediaInfo, track: FaceTrack,
+          candidates: list[FaceCandidate], kept: list[FaceCandidate], rejected: dict[str, int],
+          entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The content of faceset.json."""
     poses = np.array([c.pose for c in kept]) if kept else np.zeros((0, 3))
     pose_range = {axis: ([round(float(poses[:, i].min()), 2), round(float(poses[:, i].max()), 2)]
                          if len(poses) else [])
                   for i, axis in enumerate(("yaw", "pitch", "roll"))}
-    meta = {"version": FACESET_VERSION, "identity": identity_name, "size": size,
+    return {"version": FACESET_VERSION, "identity": identity_name, "size": size,
             "coverage": DEFAULT_COVERAGE,
             "source": {"path": str(video), "content_hash": info.content_hash,
                        "frame_count": info.frame_count, "fps": float(info.fps)},
             "track_id": track.track_id, "frames_seen": len(candidates), "rejected": rejected,
             "pose_range": pose_range, "faces": entries}
-    atomic_write_bytes(out / FACESET_FILE, json.dumps(meta).encode())
-    if progress is not None:
-        progress(Progress(1.0, f"faceset: {len(kept)} faces kept of {len(candidates)}"))
-    return FacesetInfo(out, identity_name, size, len(kept), track.track_id, len(candidates),
-                       rejected, pose_range, info.content_hash)
 
 
 def _read_png(path: Path, flags: int) -> np.ndarray:
@@ -264,6 +303,8 @@ def read_faceset_meta(folder: str | Path) -> dict[str, Any]:
     """The checked faceset.json of a faceset folder; ProjectError when it is broken."""
     folder = Path(folder)
     path = folder / FACESET_FILE
+    if not path.exists():
+        recover_folder(folder)  # a replacement cut short between its two renames
     try:
         meta = json.loads(path.read_bytes())
         version = meta["version"]

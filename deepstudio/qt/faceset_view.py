@@ -36,7 +36,8 @@ def faceset_folders(session) -> list[Path]:
     """Faceset folders of the project (newest first)."""
     if session is None or session.paths is None or not session.paths.facesets.is_dir():
         return []
-    found = [p for p in session.paths.facesets.iterdir() if (p / FACESET_FILE).is_file()]
+    found = [p for p in session.paths.facesets.iterdir()
+             if not p.name.startswith(".") and (p / FACESET_FILE).is_file()]
     return sorted(found, key=lambda p: (p / FACESET_FILE).stat().st_mtime, reverse=True)
 
 
