@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from deepstudio import __version__
-from deepstudio.errors import Cancelled, UserError
+from deepstudio.errors import Cancelled, DiskFullError, UserError, is_disk_full
 from deepstudio.persistence.project_store import MANIFEST_SUFFIX, PROJECT_SUFFIX
 
 EXIT_USER_ERROR = 2
@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "deepstudio.cli.probe",
     "deepstudio.cli.analyze",
     "deepstudio.cli.render",
+    "deepstudio.cli.proxy",
     "deepstudio.cli.consent",
     "deepstudio.cli.faceswap",
     "deepstudio.cli.lipsync",
@@ -85,6 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except UserError as exc:
         print(f"deepstudio: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        # a write that no layer turned into a DiskFullError: still one line, naming the file
+        # system when the error names the file
+        where = str(DiskFullError(exc.filename)) if exc.filename else "no space left on device"
+        print(f"deepstudio: error: {where}", file=sys.stderr)
         return EXIT_USER_ERROR
     except Cancelled:
         print("deepstudio: cancelled", file=sys.stderr)

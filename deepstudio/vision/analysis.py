@@ -28,11 +28,11 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from deepstudio.errors import Cancelled, MediaError
+from deepstudio.errors import Cancelled, DiskFullError, MediaError, is_disk_full
 from deepstudio.media.decode import VideoReader
 from deepstudio.media.probe import MediaInfo, probe
 from deepstudio.types import BBox, FrameIndex, Progress, ProgressCallback
@@ -175,12 +175,14 @@ class FaceAnalysis:
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
+                _write_npz(f, arrays)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(temp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(temp).unlink(missing_ok=True)
+            if is_disk_full(exc):
+                raise DiskFullError(path) from None
             raise
 
     @classmethod
@@ -206,6 +208,15 @@ class FaceAnalysis:
         return cls(meta["content_hash"], meta["frame_count"], meta["fps"], meta["width"],
                    meta["height"], tracks, meta["cuts"],
                    [tuple(r) for r in meta["reassociations"]], meta["max_faces"])
+
+
+def _write_npz(file: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
+    """What ``np.savez`` writes, with every part closed even when a write fails (np.savez
+    leaves its zip file open then, and it fails again, noisily, when collected)."""
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def cache_path(cache_dir: str | Path, content_hash: str) -> Path:
