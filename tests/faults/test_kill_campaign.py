@@ -1,0 +1,37 @@
+"""The kill campaign in reduced form: each kind of work SIGKILLed 10 times at random moments.
+
+After every kill the files must load, the rerun must resume (a render redoes at most one
+chunk, training at most one checkpoint interval), and the finished result must be complete
+and verify. ``DEEPSTUDIO_FAULT_KILLS`` sets the kills per kind (the full campaign, with the
+figures of docs/reliability.md, is ``python tests/faults/kill_campaign.py --kills 100``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from kill_campaign import run_kind
+from kill_scenarios import SCENARIOS, Bench, RenderScenario, TrainScenario
+
+KILLS = int(os.environ.get("DEEPSTUDIO_FAULT_KILLS", "10"))
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory, testdata) -> Bench:
+    return Bench(tmp_path_factory.mktemp("kills"))
+
+
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("kind", list(SCENARIOS))
+def test_killed_work_loses_nothing_and_resumes(kind, bench):
+    tally = run_kind(kind, bench, KILLS, per_sequence=4, seed=19)
+    assert tally.kills == KILLS
+    assert tally.corrupted == 0, tally.problems
+    assert tally.problems == []
+    assert tally.tracebacks == 0
+    scenario = SCENARIOS[kind]
+    if issubclass(scenario, RenderScenario):
+        assert max(tally.redone) <= scenario.chunk_frames
+    if issubclass(scenario, TrainScenario):
+        assert max(tally.redone) <= scenario.interval
