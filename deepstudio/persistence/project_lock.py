@@ -98,14 +98,12 @@ class ProjectLockedError(ProjectError):
 
     def __init__(self, folder: Path, holder: LockHolder | None, lock_file: Path) -> None:
         self.holder = holder
-        if holder is None:
-            who = "another DeepStudio (its lock file names no one yet)"
-        else:
-            who = holder.describe()
-        remedy = "close it there first"
+        self.who = ("another DeepStudio (its lock file names no one yet)" if holder is None
+                    else holder.describe())
+        self.remedy = "close it there first"
         if holder is not None and holder.host != socket.gethostname():
-            remedy += f", or delete {lock_file} if DeepStudio no longer runs there"
-        super().__init__(f"is already open in {who}; {remedy}", folder)
+            self.remedy += f", or delete {lock_file} if DeepStudio no longer runs there"
+        super().__init__(f"is already open in {self.who}; {self.remedy}", folder)
 
 
 class ProjectLock:

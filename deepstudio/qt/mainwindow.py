@@ -387,9 +387,9 @@ class MainWindow(QMainWindow):
                 session = Session.open(folder)
             except ProjectLockedError as exc:
                 answer = self.ask("Project already open",
-                                  f"{Path(folder).name} {exc.problem}.\n\n"
+                                  f"{Path(folder).name} is already open in {exc.who}.\n\n"
                                   "Open it read-only? You can look at it and render it, but "
-                                  "not save changes.",
+                                  f"not save changes (to change it, {exc.remedy}).",
                                   QMessageBox.StandardButton.Open
                                   | QMessageBox.StandardButton.Cancel)
                 if answer != QMessageBox.StandardButton.Open:
@@ -476,7 +476,10 @@ class MainWindow(QMainWindow):
         video = next((m for m in project.media.values() if m.has_video), None)
         self.status_format.setText(f"{video.width}×{video.height} · {float(video.fps):.3g} fps"
                                    if video else f"{float(project.timeline_fps()):g} fps")
-        self.status_saved.setText("● Unsaved changes" if dirty else "Saved")
+        if session.read_only:
+            self.status_saved.setText("Read-only: open in another editor")
+        else:
+            self.status_saved.setText("● Unsaved changes" if dirty else "Saved")
 
     def _resolve_media(self, media_id: str):
         if self.session is None or media_id not in self.session.project.media:

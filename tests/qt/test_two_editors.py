@@ -40,6 +40,7 @@ def test_second_window_is_told_and_opens_read_only(qtbot, window, astronaut_proj
     assert asked == ["Project already open"]
     assert second.session.read_only
     assert "(read-only)" in second.windowTitle()
+    assert second.status_saved.text().startswith("Read-only")
     assert not second.act["save"].isEnabled() and window.act["save"].isEnabled()
 
     # the first window keeps its lock and saves as before
@@ -69,7 +70,7 @@ def test_project_open_in_another_process_shows_the_dialog(qtbot, window, astrona
         window.ask = ask
         assert not window.open_project(astronaut_project)
         assert len(texts) == 1 and f"pid {holder.pid}" in texts[0]
-        assert "Open it read-only?" in texts[0]
+        assert "Open it read-only?" in texts[0] and "close it there first" in texts[0]
     finally:
         holder.kill()
         holder.wait()
