@@ -152,13 +152,11 @@ def test_checkpoint_on_a_full_disk_keeps_the_previous_model(small_disk):
     assert leftovers(model) == []
 
 
-def test_caches_on_a_full_disk(small_disk, testdata, tmp_path, capsys, monkeypatch):
+def test_caches_on_a_full_disk(small_disk, testdata, capsys, monkeypatch):
     disk = small_disk(4)
-    project = tmp_path / "Cached.dstudio"
+    project = disk / "Cached.dstudio"  # its cache/ holds the proxies
     Session.create(project, "Cached").close()
     assert main(["import", str(project), str(testdata / CLIP), "--no-analyse", "-q"]) == 0
-    (project / "cache").rename(tmp_path / "unused-cache")
-    (project / "cache").symlink_to(disk, target_is_directory=True)
     monkeypatch.setenv("DEEPSTUDIO_CACHE_DIR", str(disk / "user-cache"))
     fill(disk, 16 * 1024)
 
