@@ -27,6 +27,11 @@ from deepstudio.errors import Cancelled, UserError
 from deepstudio.persistence.atomic import atomic_write_json
 from deepstudio.types import Id, Progress, new_id
 
+KEEP_RESULTS = 8
+"""Finished jobs whose result stays in memory. Older ones keep their status, message and log:
+an editor left running would otherwise keep every result it ever made (an analysis of a
+10-minute clip is ~170 MB of landmarks, and the session holds its own copy)."""
+
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 JobListener = Callable[["Job"], None]
 
@@ -65,8 +70,10 @@ class Job:
         self._cancel.set()
 
     def wait(self, timeout: float | None = None) -> Any:
-        """Block until the job ends; return its result or raise its error."""
-        assert self.future is not None
+        """Block until the job ends; return its result or raise its error (None once the
+        result was released, see :data:`KEEP_RESULTS`)."""
+        if self.future is None:
+            return self.result
         return self.future.result(timeout)
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +103,7 @@ class JobManager:
     def submit(self, kind: str, title: str, work: Callable[[Callable[[Progress], None]], Any]
                ) -> Job:
         """Queue ``work(report)``; returns the job at once."""
+        self._release_old_results()
         job = Job(kind=kind, title=title)
         with self._lock:
             self.jobs.append(job)
@@ -157,6 +165,13 @@ class JobManager:
         job.log.append(f"finished in {time.monotonic() - started:.1f} s")
         self._changed(job)
         return job.result
+
+    def _release_old_results(self) -> None:
+        """Let go of the results of all but the newest KEEP_RESULTS finished jobs."""
+        with self._lock:
+            finished = [job for job in self.jobs if job.finished]
+        for job in finished[:-KEEP_RESULTS]:
+            job.result = job.preview = job.progress = job.future = None
 
     def _changed(self, job: Job, persist: bool = True) -> None:
         if persist and self.folder is not None:
