@@ -183,6 +183,7 @@ def test_autosave_recovery_after_crash(qtbot, tmp_path, astronaut_project):
     first.autosave()
     assert first.session.paths.autosave_file.exists()
     first.session.jobs.shutdown()  # the process "dies": no save, no close questions
+    first.session.lock.release()  # as the kernel drops a dead process's lock
     first.session = None
 
     second = MainWindow()
