@@ -104,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             for note in tally.notes:
                 print(f"  {note}", flush=True)
+        if args.json is not None:  # after every kind: a long campaign cut short keeps its figures
+            rows = [dict(t.row(), problems=t.problems, notes=t.notes) for t in tallies]
+            args.json.write_text(json.dumps(rows, indent=2))
     print(markdown(tallies))
-    if args.json is not None:
-        rows = [dict(t.row(), problems=t.problems, notes=t.notes) for t in tallies]
-        args.json.write_text(json.dumps(rows, indent=2))
     return 0 if all(not t.problems and not t.tracebacks for t in tallies) else 1
 
 

@@ -28,7 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from longrun_sampler import Sampler, arguments, as_rows, growth, report, work_folder
+from longrun_sampler import (
+    Sampler,
+    arguments,
+    as_rows,
+    growth,
+    report,
+    thread_names,
+    work_folder,
+)
 from synth import run_ffmpeg
 
 TESTDATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata"
@@ -150,6 +158,7 @@ def main() -> int:
         figures["jobs_done"] = sum(j.status == "done" for j in jobs)
         figures["jobs_failed"] = [j.error for j in jobs if j.status == "failed"]
         figures["frames_shown"] = window.controller.shown_count
+        figures["threads_by_name"] = thread_names(os.getpid())
         figures["sample_rows"] = as_rows(samples)
         window.session.discard_autosave()
         app.quit()

@@ -98,6 +98,18 @@ class Sampler:
             self._stop.wait(self.every_s)
 
 
+def thread_names(pid: int) -> dict[str, int]:
+    """How many threads of each name the process has (to tell what a growth is)."""
+    names: dict[str, int] = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            name = Path(f"/proc/{pid}/task/{task}/comm").read_text().strip()
+        except OSError:
+            continue
+        names[name] = names.get(name, 0) + 1
+    return dict(sorted(names.items()))
+
+
 def growth(samples: list[Sample], warmup_s: float) -> dict[str, float]:
     """How much each figure grew after the warm-up: last-quarter mean minus the mean of the
     first quarter after warm-up, and the peak over the whole run."""
