@@ -460,10 +460,22 @@ class Session:
             model_paths={m: self.model_path(m) for m in self.project.models},
             project_folder=self.folder, device=self.device)
 
-    def render_now(self, output: str | Path, settings: RenderSettings, report=None):
-        """Render on the calling thread (the CLI); returns the RenderResult."""
+    def render_now(self, output: str | Path, settings: RenderSettings, report=None,
+                   runner=None, work_dir: Path | None = None):
+        """Render on the calling thread (the CLI); returns the RenderResult. ``runner``
+        encodes the chunks elsewhere (a farm, :mod:`deepstudio.farm`); ``work_dir`` holds
+        them (default: the project's ``jobs/``, or the user cache)."""
         return render_with_analysis(self.render_inputs(), self.cache_dir, Path(output),
-                                    settings, self._render_dir(), report)
+                                    settings, work_dir or self._render_dir(), report, runner)
+
+    def plan_render(self, output: str | Path, settings: RenderSettings, report=None,
+                    work_dir: Path | None = None):
+        """Analyse what the effects need and plan the render without encoding anything (a
+        farm job encodes and finishes it later); returns the RenderPlan."""
+        from deepstudio.engine.render import plan_render, with_analyses
+
+        inputs = with_analyses(self.render_inputs(), self.cache_dir, report)
+        return plan_render(inputs, Path(output), settings, work_dir or self._render_dir())
 
     def render(self, output: str | Path, settings: RenderSettings) -> Job:
         """Render as a background job; analysis and frames are made in a child process."""

@@ -7,8 +7,6 @@ render writes carries both. The visible label is optional (it changes the pictur
 
 from __future__ import annotations
 
-import json
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -23,7 +21,6 @@ from deepstudio.core.project import Effect, FaceTrackRef, Identity, Project
 from deepstudio.engine.effects import FrameItem
 from deepstudio.errors import ConsentError
 from deepstudio.media.decode import rgb_to_i420
-from deepstudio.persistence.atomic import atomic_write_json
 from deepstudio.provenance.credentials import (
     RenderProvenance,
     SourceMedia,
@@ -170,19 +167,15 @@ def _consent_gap(identity: Identity, scope: str, on: date | None,
 
 
 class Disclosure:
-    """The marks of one render. ``render_id`` is kept in the render's work folder, so a
-    resumed render carries the same watermark payload in every chunk. ``fps`` times the
-    watermark's rhythm from timeline frame ``start``; None marks every frame as a still (an
-    image sequence, whose files are checked one by one)."""
+    """The marks of one render. Every chunk of a render is marked with the same ``render_id``
+    (the render plan keeps it), and ``fps`` times the watermark's rhythm from timeline frame
+    ``start``, the render's first: chunks encoded apart, even on other machines, mark exactly
+    as one encoder would. ``fps`` None marks every frame as a still (an image sequence, whose
+    files are checked one by one)."""
 
-    def __init__(self, work_dir: Path, size: tuple[int, int], label: LabelSettings | None,
+    def __init__(self, render_id: str, size: tuple[int, int], label: LabelSettings | None,
                  fps: Fraction | None, start: int) -> None:
-        state = work_dir / "render.json"
-        if state.exists():
-            self.render_id = json.loads(state.read_text())["render_id"]
-        else:
-            self.render_id = f"render-{uuid.uuid4().hex[:16]}"
-            atomic_write_json(state, {"render_id": self.render_id})
+        self.render_id = render_id
         self.payload = payload_from_render_id(self.render_id)
         self._watermark = WatermarkEmbedder(self.payload, *size)
         self._fps = fps

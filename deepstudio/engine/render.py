@@ -5,23 +5,28 @@ encoding overlap and memory stays flat whatever the length:
 
     decode thread ──q──▶ job thread (faces + effects, batched) ──q──▶ encode thread ──▶ ffmpeg
 
-The picture is encoded in chunks of ``chunk_seconds`` under a work folder; a chunk file exists
-only once complete (the writer renames it into place), so a render that was killed resumes from
-the first missing chunk when started again with the same inputs and settings: it redoes at most
-the chunk it was writing. The finished chunks are then joined without re-encoding and muxed with
-the audio into the output. Every scratch file that ffmpeg writes is unlinked before ffmpeg
-starts, so the ffmpeg of a killed run that is still finishing never writes into the new run's
-file.
+A render is first *planned* (:func:`plan_render`): its range is cut into chunks of a few
+seconds, each a file under a work folder that exists only once complete (the writer renames it
+into place). Chunks are then encoded (:class:`ChunkEncoder`: here, one after the other; or on
+other machines, see :mod:`deepstudio.farm`), and :func:`finish` joins them without
+re-encoding, muxes the audio and signs the result, in one place whoever encoded the chunks. A
+render that was killed resumes from its unfinished chunks when started again with the same
+inputs and settings. The watermark's rhythm is timed from the render's first timeline frame, so
+chunks encoded apart mark exactly as one encoder would. Every scratch file that ffmpeg writes
+is unlinked before ffmpeg starts, so the ffmpeg of a killed run that is still finishing never
+writes into the new run's file.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import queue
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
@@ -54,6 +59,7 @@ from deepstudio.media.encode import (
 )
 from deepstudio.media.ffmpeg import LOCAL_PROTOCOLS, run_ffmpeg
 from deepstudio.media.probe import MediaInfo, probe
+from deepstudio.persistence.atomic import atomic_write_json
 from deepstudio.provenance.credentials import sign_render
 from deepstudio.types import BBox, Progress, ProgressCallback
 
@@ -84,13 +90,19 @@ class RenderResult:
     render_id: str
     stage_seconds: dict[str, float] = field(default_factory=dict)
     """Busy seconds per pipeline stage (see :mod:`deepstudio.engine.stage_times`)."""
+    chunks: int = 1
+    reused_chunks: int = 0
+    """Chunks found finished by an earlier, interrupted run of the same render."""
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
-        return f"{self.output}: {self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} fps)"
+        resumed = (f"; resumed with {self.reused_chunks} of {self.chunks} chunks already done"
+                   if self.reused_chunks else "")
+        return (f"{self.output}: {self.frames} frames in {self.seconds:.1f} s "
+                f"({self.fps:.1f} fps){resumed}")
 
 
 @dataclass(frozen=True)
@@ -121,76 +133,219 @@ def output_size(project: Project) -> tuple[int, int]:
     raise MediaError("the timeline holds no video to render")
 
 
-def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_dir: Path,
-           progress: ProgressCallback | None = None) -> RenderResult:
-    """Render ``settings``' range of the timeline into ``output``; resumable through work_dir."""
-    project = inputs.project
+@dataclass(frozen=True)
+class Chunk:
+    """Timeline frames ``[start, end)`` encoded into ``path`` (an image sequence's folder for
+    PNG, which is rendered as one chunk and not resumed)."""
+
+    index: int
+    start: int
+    end: int
+    path: Path
+
+    def done(self) -> bool:
+        return self.path.is_file()
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    """One render cut into chunks: everything that the machines encoding its chunks and the one
+    finishing it must agree on. ``render_id`` (the watermark payload) is kept in the work
+    folder, so every chunk of a resumed or distributed render carries the same one."""
+
+    inputs: RenderInputs
+    output: Path
+    settings: RenderSettings
+    start: int
+    end: int
+    fps: Fraction
+    size: tuple[int, int]
+    job_dir: Path
+    render_id: str
+    consent_ids: tuple[str, ...]
+    chunks: tuple[Chunk, ...]
+
+    @property
+    def image_sequence(self) -> bool:
+        return self.settings.encode.codec == "png"
+
+    def unfinished(self) -> list[Chunk]:
+        return [c for c in self.chunks if not c.done()]
+
+    def disclosure(self) -> Disclosure:
+        return Disclosure(self.render_id, self.size, self.settings.label,
+                          None if self.image_sequence else self.fps, self.start)
+
+
+ChunkRunner = Callable[[RenderPlan, ProgressCallback], None]
+"""Encodes every unfinished chunk of a plan (in this process, or on a farm)."""
+
+
+def plan_render(inputs: RenderInputs, output: Path, settings: RenderSettings,
+                work_dir: Path) -> RenderPlan:
+    """Check the render can be made (range, output folder, consents) and cut it into chunks
+    under a work folder named after its inputs, so that running it again resumes."""
     start = settings.start_frame
-    end = project.duration_frames() if settings.end_frame is None else settings.end_frame
+    end = inputs.project.duration_frames() if settings.end_frame is None else settings.end_frame
     if end <= start:
         raise MediaError(f"empty render range {start}..{end}", output)
     if settings.encode.codec != "png":
         check_writable(output)
+    return plan_in_folder(inputs, output, settings,
+                          work_dir / _render_key(inputs, settings, start, end))
+
+
+def plan_in_folder(inputs: RenderInputs, output: Path, settings: RenderSettings,
+                   job_dir: Path) -> RenderPlan:
+    """:func:`plan_render` with the work folder given, for a plan read back from disk on a
+    machine that encodes chunks (it does not check the output folder, which it never
+    writes)."""
+    project = inputs.project
+    start = settings.start_frame
+    end = project.duration_frames() if settings.end_frame is None else settings.end_frame
     consent_ids = required_consents(project)
-    started = time.monotonic()
-    report = progress or (lambda p: None)
     fps = project.timeline_fps()
-    width, height = output_size(project)
-    job_dir = work_dir / _render_key(inputs, settings, start, end)
     job_dir.mkdir(parents=True, exist_ok=True)
-    disclosure = Disclosure(job_dir, (width, height), settings.label,
-                            None if settings.encode.codec == "png" else fps, start)
-    times = StageTimes()
-    context = EffectContext(project, inputs.project_folder, inputs.device, times)
-    processors = build_processors(project, context)
-    encode = settings.encode
-    provenance = disclosure.provenance(project, dict(inputs.media_paths),
-                                       dict(inputs.model_paths), consent_ids)
-    audio = _AudioTask(inputs, start, end, encode, job_dir,
-                       output if encode.codec == "png" else job_dir)
+    if settings.encode.codec == "png":
+        chunks: tuple[Chunk, ...] = (Chunk(0, start, end, output),)
+    else:
+        length = max(1, int(round(settings.chunk_seconds * fps)))
+        suffix = output.suffix or ".mp4"
+        chunks = tuple(Chunk(i, a, min(end, a + length), job_dir / f"chunk_{a:08d}{suffix}")
+                       for i, a in enumerate(range(start, end, length)))
+    return RenderPlan(inputs, output, settings, start, end, fps, output_size(project), job_dir,
+                      _render_id(job_dir), consent_ids, chunks)
+
+
+def _render_id(job_dir: Path) -> str:
+    """The render id kept in the work folder (made on first use)."""
+    state = job_dir / "render.json"
+    if state.exists():
+        return str(json.loads(state.read_text())["render_id"])
+    render_id = f"render-{uuid.uuid4().hex[:16]}"
+    atomic_write_json(state, {"render_id": render_id})
+    return render_id
+
+
+class ChunkEncoder:
+    """Encodes chunks of one plan. The effect processors (and the models they load) are built
+    once and kept between chunks; :meth:`close` releases them."""
+
+    def __init__(self, plan: RenderPlan, times: StageTimes | None = None) -> None:
+        self.plan = plan
+        self.times = times or StageTimes()
+        """Busy seconds per pipeline stage over the chunks encoded."""
+        self._disclosure = plan.disclosure()
+        context = EffectContext(plan.inputs.project, plan.inputs.project_folder,
+                                plan.inputs.device, self.times)
+        self._processors = build_processors(plan.inputs.project, context)
+
+    def encode(self, chunk: Chunk, progress: ProgressCallback | None = None) -> Path:
+        """Encode ``chunk`` (its file appears complete or not at all); returns its path."""
+        plan = self.plan
+        _encode_range(plan.inputs, self._processors, self._disclosure, chunk.start, chunk.end,
+                      plan.fps, plan.settings.encode, chunk.path,
+                      progress or (lambda p: None), plan.start, plan.end, self.times)
+        return chunk.path
+
+    def close(self) -> None:
+        for processor in self._processors:
+            processor.close()
+
+    def __enter__(self) -> ChunkEncoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def encode_chunks(plan: RenderPlan, progress: ProgressCallback,
+                  times: StageTimes | None = None) -> None:
+    """The in-process :data:`ChunkRunner`: the unfinished chunks, one after the other."""
+    todo = plan.unfinished()
+    if todo:
+        with ChunkEncoder(plan, times) as encoder:
+            for chunk in todo:
+                encoder.encode(chunk, progress)
+
+
+def start_audio(plan: RenderPlan) -> _AudioTask:
+    """Encode the range's audio on its own thread while the picture renders."""
+    return _AudioTask(plan.inputs, plan.start, plan.end, plan.settings.encode, plan.job_dir,
+                      plan.output if plan.image_sequence else plan.job_dir)
+
+
+def finish(plan: RenderPlan, audio: _AudioTask | None = None,
+           progress: ProgressCallback | None = None) -> Path:
+    """Join the chunks, mux the audio and sign the output (or sign each frame of an image
+    sequence): the one place a render is completed, wherever its chunks were encoded. Removes
+    the work folder; returns the output."""
+    report = progress or (lambda p: None)
+    missing = [c.index for c in plan.chunks if not plan.image_sequence and not c.done()]
+    if missing:
+        raise MediaError(f"chunks {missing} of the render are not encoded yet", plan.output)
+    audio = audio or start_audio(plan)
+    provenance = plan.disclosure().provenance(
+        plan.inputs.project, dict(plan.inputs.media_paths), dict(plan.inputs.model_paths),
+        plan.consent_ids)
     try:
-        if encode.codec == "png":
-            _encode_range(inputs, processors, disclosure, start, end, fps, encode, output,
-                          report, start, end, times)
+        if plan.image_sequence:
             audio.result()
             report(Progress(0.99, "signing frames"))
-            for frame_file in sorted(output.glob("frame_*.png")):
+            for frame_file in sorted(plan.output.glob("frame_*.png")):
                 sign_render(frame_file, frame_file, provenance)
         else:
-            chunk_paths = []
-            chunk = max(1, int(round(settings.chunk_seconds * fps)))
-            for a in range(start, end, chunk):
-                b = min(end, a + chunk)
-                path = job_dir / f"chunk_{a:08d}{output.suffix or '.mp4'}"
-                if not path.exists():
-                    _encode_range(inputs, processors, disclosure, a, b, fps, encode, path,
-                                  report, start, end, times)
-                chunk_paths.append(path)
             report(Progress(0.99, "joining chunks, muxing audio, signing"))
-            joined = job_dir / f"joined{output.suffix or '.mp4'}"
-            _join(chunk_paths, audio.result(), joined)
-            sign_render(joined, output, provenance)
+            joined = plan.job_dir / f"joined{plan.output.suffix or '.mp4'}"
+            _join([c.path for c in plan.chunks], audio.result(), joined)
+            sign_render(joined, plan.output, provenance)
     finally:
         audio.wait()
-        for processor in processors:
-            processor.close()
-    shutil.rmtree(job_dir, ignore_errors=True)
+    shutil.rmtree(plan.job_dir, ignore_errors=True)
     report(Progress(1.0, "done"))
-    return RenderResult(output, end - start, time.monotonic() - started, disclosure.render_id,
-                        times.totals())
+    return plan.output
+
+
+def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_dir: Path,
+           progress: ProgressCallback | None = None,
+           runner: ChunkRunner | None = None) -> RenderResult:
+    """Render ``settings``' range of the timeline into ``output``; resumable through work_dir.
+    ``runner`` encodes the chunks (default: :func:`encode_chunks`, in this process)."""
+    started = time.monotonic()
+    report = progress or (lambda p: None)
+    plan = plan_render(inputs, output, settings, work_dir)
+    reused = len(plan.chunks) - len(plan.unfinished())
+    times = StageTimes()  # filled by the in-process runner (a farm's workers keep theirs)
+    audio = start_audio(plan)
+    try:
+        (runner or functools.partial(encode_chunks, times=times))(plan, report)
+        finish(plan, audio, report)
+    finally:
+        audio.wait()
+    return RenderResult(output, plan.end - plan.start, time.monotonic() - started,
+                        plan.render_id, times.totals(), len(plan.chunks), reused)
 
 
 def render_with_analysis(inputs: RenderInputs, cache_dir: Path, output: Path,
                          settings: RenderSettings, work_dir: Path,
-                         progress: ProgressCallback | None = None) -> RenderResult:
+                         progress: ProgressCallback | None = None,
+                         runner: ChunkRunner | None = None) -> RenderResult:
     """Load (or make) the face analyses the effects need, then :func:`render`."""
-    from deepstudio.engine.analyse import analyse_media, known_analysis
     from deepstudio.engine.progress import split_progress
+
+    first, second = split_progress(progress, 0.3 if inputs.project.effects else 0.0)
+    return render(with_analyses(inputs, cache_dir, first), output, settings, work_dir, second,
+                  runner)
+
+
+def with_analyses(inputs: RenderInputs, cache_dir: Path,
+                  progress: ProgressCallback | None = None) -> RenderInputs:
+    """``inputs`` with the face analyses its effects need, loaded from the cache or made."""
+    from deepstudio.engine.analyse import analyse_media, known_analysis
 
     project = inputs.project
     # every effect can run and has its consent: say so before minutes of analysis
     require_exportable(project, EffectContext(project, inputs.project_folder).resolve)
-    first, second = split_progress(progress, 0.3 if project.effects else 0.0)
     analyses = {}
     if project.effects:
         for media_id in {c.media_id for _, c in project.clips()}:
@@ -198,8 +353,8 @@ def render_with_analysis(inputs: RenderInputs, cache_dir: Path, output: Path,
                 path = inputs.media_paths[media_id]
                 analyses[media_id] = (known_analysis(project.media[media_id].content_hash,
                                                      cache_dir)
-                                      or analyse_media(path, cache_dir, first))
-    return render(replace(inputs, analyses=analyses), output, settings, work_dir, second)
+                                      or analyse_media(path, cache_dir, progress))
+    return replace(inputs, analyses=analyses)
 
 
 def _render_key(inputs: RenderInputs, settings: RenderSettings, start: int, end: int) -> str:

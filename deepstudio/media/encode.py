@@ -13,6 +13,7 @@ import contextlib
 import os
 import subprocess
 import threading
+import uuid
 from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
@@ -40,6 +41,9 @@ class EncodeSettings:
     keyframe_interval: int | None = None
     """H.264/H.265: at most this many frames between keyframes (None: the encoder's default,
     250). Short intervals seek fast and cost size."""
+    threads: int | None = None
+    """Encoder threads (None: ffmpeg's choice, every core). A farm worker given one core sets
+    1; the picture differs slightly between thread counts, never in quality."""
 
     def __post_init__(self) -> None:
         if self.codec not in CODECS:
@@ -60,6 +64,7 @@ class AudioSource:
 def video_codec_args(settings: EncodeSettings) -> list[str]:
     """ffmpeg output arguments for the video stream of ``settings``."""
     gop = ["-g", str(settings.keyframe_interval)] if settings.keyframe_interval else []
+    gop += ["-threads", str(settings.threads)] if settings.threads else []
     if settings.codec == "h264":
         return ["-c:v", "libx264", "-preset", settings.preset, "-crf", str(settings.quality),
                 *gop, "-pix_fmt", "yuv420p", "-movflags", "+faststart"]
@@ -128,7 +133,10 @@ class VideoWriter:
         else:
             check_writable(self.path)
             self._target = self.path
-            self._temp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+            # Unique per writer: a chunk retried on another machine while the ffmpeg of a
+            # killed worker still finishes must not write into the same file.
+            self._temp = self.path.with_name(
+                f".{self.path.stem}.{uuid.uuid4().hex[:8]}.partial{self.path.suffix}")
         cmd = self._command(fps, audio_source)
         if self._temp != self._target:
             self._temp.unlink(missing_ok=True)
