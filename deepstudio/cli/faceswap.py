@@ -57,7 +57,7 @@ def register(subparsers) -> None:
     add_ledger_options(p, "the person in INPUT (default: the model's target person)")
     add_encode_options(p)
     add_quiet(p)
-    p.set_defaults(run=swap)
+    p.set_defaults(run=swap, prepare=prepare_swap)
 
 
 def extract(args: argparse.Namespace) -> int:
@@ -140,6 +140,16 @@ def deadline(bar: ProgressBar, minutes: float | None):
 
 
 def swap(args: argparse.Namespace) -> int:
+    from deepstudio.cli.farm import deliver
+
+    bar = ProgressBar(f"Swapping {args.input.name}", args.quiet)
+    return deliver(args, prepare_swap(args, bar), bar)
+
+
+def prepare_swap(args: argparse.Namespace, report=None):
+    """The session of a one-shot swap: the input's face analysed and bound to its consenting
+    person, the model and the effect placed (see :func:`deepstudio.cli.farm.deliver`)."""
+    from deepstudio.cli.farm import PreparedRender
     from deepstudio.cli.render import session_for_video
     from deepstudio.core.commands import AddEffect, AddIdentity, AddModel
     from deepstudio.core.effects import default_params
@@ -158,8 +168,7 @@ def swap(args: argparse.Namespace) -> int:
     session = session_for_video(args.input, "none")
     try:
         media_id = next(iter(session.project.media))
-        bar = ProgressBar(f"Swapping {args.input.name}", args.quiet)
-        track = pick_track(session.analyze_now(media_id, bar), args.track, args.input)
+        track = pick_track(session.analyze_now(media_id, report), args.track, args.input)
         bind_face(session, media_id, track, target)
         if source.id != target.id:
             session.do(AddIdentity(source))
@@ -172,10 +181,8 @@ def swap(args: argparse.Namespace) -> int:
         session.do(AddEffect(Effect(new_id("effect"), "face_swap", session.project.tracks[0].id,
                                     track, media_id, clip.start, clip.end, params)))
         session.device = args.device
-        result = session.render_now(args.output, range_settings(session, args), bar)
-        bar.done()
-    finally:
+        return PreparedRender(session, args.output, range_settings(session, args),
+                              f"; {shown} shown in place of {target.name}")
+    except BaseException:
         session.close()
-    print(f"{result.summary()}; {shown} shown in place of {target.name}")
-    return 0
-
+        raise

@@ -56,7 +56,7 @@ def register(subparsers) -> None:
     p.add_argument("--identity", required=True, help="the speaker's identity name")
     add_encode_options(p)
     add_quiet(p)
-    p.set_defaults(run=lipsync)
+    p.set_defaults(run=lipsync, prepare=prepare_lipsync)
 
 
 def train(args: argparse.Namespace) -> int:
@@ -100,6 +100,16 @@ def train(args: argparse.Namespace) -> int:
 
 
 def lipsync(args: argparse.Namespace) -> int:
+    from deepstudio.cli.farm import deliver
+
+    bar = ProgressBar(f"Lip-syncing {args.input.name}", args.quiet)
+    return deliver(args, prepare_lipsync(args, bar), bar)
+
+
+def prepare_lipsync(args: argparse.Namespace, report=None):
+    """The session of a one-shot dub: the speaker's face analysed and bound, the dialogue on
+    an audio track, the model and the effect placed (see :func:`deepstudio.cli.farm.deliver`)."""
+    from deepstudio.cli.farm import PreparedRender
     from deepstudio.cli.render import session_for_video
     from deepstudio.core.commands import AddEffect, AddModel, SetClipGain, SetClipMuted
     from deepstudio.core.effects import default_params
@@ -116,8 +126,7 @@ def lipsync(args: argparse.Namespace) -> int:
     try:
         project = session.project
         video_media = next(iter(project.media))
-        bar = ProgressBar(f"Lip-syncing {args.input.name}", args.quiet)
-        track = pick_track(session.analyze_now(video_media, bar), args.track, args.input)
+        track = pick_track(session.analyze_now(video_media, report), args.track, args.input)
         bind_face(session, video_media, track, identity)
         video_clip = project.tracks[0].clips[0]
         for _, original_sound in project.linked(video_clip):
@@ -135,9 +144,7 @@ def lipsync(args: argparse.Namespace) -> int:
         session.do(AddEffect(Effect(new_id("effect"), "lip_sync", project.tracks[0].id, track,
                                     video_media, video_clip.start, video_clip.end, params)))
         session.device = args.device
-        result = session.render_now(args.output, range_settings(session, args), bar)
-        bar.done()
-    finally:
+        return PreparedRender(session, args.output, range_settings(session, args))
+    except BaseException:
         session.close()
-    print(result.summary())
-    return 0
+        raise

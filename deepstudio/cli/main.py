@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "deepstudio.cli.consent",
     "deepstudio.cli.faceswap",
     "deepstudio.cli.lipsync",
+    "deepstudio.cli.farm",
+    "deepstudio.cli.batch",
     "deepstudio.cli.evaluate",
     "deepstudio.cli.verify",
     "deepstudio.cli.bench",

@@ -22,29 +22,45 @@ def register(subparsers) -> None:
     p.add_argument("--end", type=float, default=None, metavar="S", help="end time (s)")
     add_encode_options(p)
     add_quiet(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, prepare=prepare)
 
 
 def add_encode_options(p: argparse.ArgumentParser) -> None:
+    """Encoding and the options every render command shares (range is the command's)."""
+    from deepstudio.cli.farm import add_farm_options
+
     p.add_argument("--codec", choices=["h264", "h265", "prores", "png"], default="h264")
     p.add_argument("--crf", type=int, default=18, help="quality for h264/h265 (lower = better)")
     p.add_argument("--preset", default="medium", help="x264/x265 speed preset")
     p.add_argument("--audio-codec", choices=["aac", "copy", "none"], default="aac",
                    help="re-encode the audio (aac), copy the source stream, or drop it")
-    p.add_argument("--chunk-seconds", type=float, metavar="S",
-                   help="encode in resumable chunks of S seconds (default 30): a render that "
-                        "was stopped or killed continues where it was when run again with the "
-                        "same arguments, redoing at most one chunk")
+    p.add_argument("--encoder-threads", type=int, metavar="N",
+                   help="threads of the video encoder (default: every core)")
+    p.add_argument("--label", nargs="?", const=DEFAULT_LABEL, metavar="TEXT",
+                   help=f"also burn in a visible label (default text: {DEFAULT_LABEL!r})")
+    add_farm_options(p)
+
+
+DEFAULT_LABEL = "AI-modified"
 
 
 def encode_settings(args: argparse.Namespace):
     from deepstudio.media.encode import EncodeSettings
 
     return EncodeSettings(codec=args.codec, quality=args.crf, preset=args.preset,
-                          audio=args.audio_codec)
+                          audio=args.audio_codec, threads=args.encoder_threads)
 
 
 def run(args: argparse.Namespace) -> int:
+    from deepstudio.cli.farm import deliver
+
+    bar = ProgressBar(f"Rendering {args.output.name}", args.quiet)
+    return deliver(args, prepare(args, bar), bar)
+
+
+def prepare(args: argparse.Namespace, report=None):
+    """The session and settings ``render`` renders (see :func:`deepstudio.cli.farm.deliver`)."""
+    from deepstudio.cli.farm import PreparedRender
     from deepstudio.session import Session
 
     if (args.input / "project.json").is_file():
@@ -52,22 +68,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         session = session_for_video(args.input, args.effect)
     try:
-        settings = range_settings(session, args)
-        bar = ProgressBar(f"Rendering {args.output.name}", args.quiet)
-        result = session.render_now(args.output, settings, bar)
-        bar.done()
-    finally:
+        return PreparedRender(session, args.output, range_settings(session, args))
+    except BaseException:
         session.close()
-    if not args.quiet:
-        print(result.summary())
-    return 0
+        raise
 
 
 def range_settings(session, args: argparse.Namespace):
     """RenderSettings for ``--start/--end`` (seconds) and the encode options of ``args``."""
-    from dataclasses import replace
-
-    from deepstudio.engine.render import RenderSettings
+    from deepstudio.engine.disclosure import LabelSettings
+    from deepstudio.engine.render import CHUNK_SECONDS, RenderSettings
 
     fps = session.project.timeline_fps()
     total = session.project.duration_frames()
@@ -76,12 +86,11 @@ def range_settings(session, args: argparse.Namespace):
     if not 0 <= start < end:
         raise UserError(f"empty range: --start {args.start} --end {args.end} "
                         f"(the timeline lasts {float(total / fps):.2f} s)", args.input)
-    settings = RenderSettings(start, end, encode_settings(args))
-    if args.chunk_seconds is not None:
-        if not args.chunk_seconds > 0:
-            raise UserError(f"--chunk-seconds must be positive, not {args.chunk_seconds}")
-        settings = replace(settings, chunk_seconds=args.chunk_seconds)
-    return settings
+    if args.chunk_seconds is not None and not args.chunk_seconds > 0:
+        raise UserError(f"--chunk-seconds must be positive, not {args.chunk_seconds}")
+    label = LabelSettings(args.label) if args.label else None
+    return RenderSettings(start, end, encode_settings(args), label,
+                          args.chunk_seconds or CHUNK_SECONDS)
 
 
 def session_for_video(path: Path, effect: str):

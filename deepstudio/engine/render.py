@@ -23,6 +23,7 @@ import functools
 import hashlib
 import json
 import queue
+import re
 import shutil
 import threading
 import time
@@ -306,22 +307,30 @@ def finish(plan: RenderPlan, audio: _AudioTask | None = None,
     return plan.output
 
 
-def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_dir: Path,
-           progress: ProgressCallback | None = None,
-           runner: ChunkRunner | None = None) -> RenderResult:
-    """Render ``settings``' range of the timeline into ``output``; resumable through work_dir.
-    ``runner`` encodes the chunks (default: :func:`encode_chunks`, in this process)."""
-    started = time.monotonic()
+def complete(plan: RenderPlan, progress: ProgressCallback | None = None,
+             runner: ChunkRunner | None = None, times: StageTimes | None = None) -> None:
+    """Encode the plan's unfinished chunks with ``runner`` (default: here, one after the
+    other, timing its stages into ``times``) while its audio is encoded, then :func:`finish`
+    it."""
     report = progress or (lambda p: None)
-    plan = plan_render(inputs, output, settings, work_dir)
-    reused = len(plan.chunks) - len(plan.unfinished())
-    times = StageTimes()  # filled by the in-process runner (a farm's workers keep theirs)
     audio = start_audio(plan)
     try:
         (runner or functools.partial(encode_chunks, times=times))(plan, report)
         finish(plan, audio, report)
     finally:
         audio.wait()
+
+
+def render(inputs: RenderInputs, output: Path, settings: RenderSettings, work_dir: Path,
+           progress: ProgressCallback | None = None,
+           runner: ChunkRunner | None = None) -> RenderResult:
+    """Render ``settings``' range of the timeline into ``output``; resumable through work_dir.
+    ``runner`` encodes the chunks (default: :func:`encode_chunks`, in this process)."""
+    started = time.monotonic()
+    plan = plan_render(inputs, output, settings, work_dir)
+    reused = len(plan.chunks) - len(plan.unfinished())
+    times = StageTimes()  # filled by the in-process runner (a farm's workers keep theirs)
+    complete(plan, progress, runner, times)
     return RenderResult(output, plan.end - plan.start, time.monotonic() - started,
                         plan.render_id, times.totals(), len(plan.chunks), reused)
 
@@ -358,11 +367,20 @@ def with_analyses(inputs: RenderInputs, cache_dir: Path,
 
 
 def _render_key(inputs: RenderInputs, settings: RenderSettings, start: int, end: int) -> str:
-    """A name for the work folder that changes whenever the render's result would."""
-    data = {"project": inputs.project.to_dict(), "settings": asdict(settings),
-            "range": [start, end], "media": {k: str(v) for k, v in inputs.media_paths.items()}}
+    """A name for the work folder that changes whenever the render's result would. Ids are
+    numbered in the order the project holds them: a one-shot command builds the same project
+    with fresh ids each time it runs, and must still find its chunks when run again."""
+    project = json.dumps(inputs.project.to_dict(), default=str)
+    ids = {found: f"id-{n}" for n, found in enumerate(dict.fromkeys(_ID.findall(project)))}
+    data = {"project": json.loads(_ID.sub(lambda m: ids[m.group(0)], project)),
+            "settings": asdict(settings), "range": [start, end],
+            "media": {ids.get(k, k): str(v) for k, v in inputs.media_paths.items()}}
     blob = json.dumps(data, sort_keys=True, default=str).encode()
     return "render-" + hashlib.blake2b(blob, digest_size=10).hexdigest()
+
+
+_ID = re.compile(r"\b[a-z]+-[0-9a-f]{12}\b")
+"""What :func:`deepstudio.types.new_id` makes."""
 
 
 _END = object()
