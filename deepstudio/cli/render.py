@@ -36,12 +36,11 @@ def add_encode_options(p: argparse.ArgumentParser) -> None:
                    help="re-encode the audio (aac), copy the source stream, or drop it")
     p.add_argument("--encoder-threads", type=int, metavar="N",
                    help="threads of the video encoder (default: every core)")
-    p.add_argument("--label", nargs="?", const=DEFAULT_LABEL, metavar="TEXT",
-                   help=f"also burn in a visible label (default text: {DEFAULT_LABEL!r})")
+    p.add_argument("--label", nargs="?", const="", metavar="TEXT",
+                   help="also burn in a visible label (default text: AI-modified)")
+    p.add_argument("--label-corner", default="bottom-right",
+                   choices=["bottom-right", "bottom-left", "top-right", "top-left"])
     add_farm_options(p)
-
-
-DEFAULT_LABEL = "AI-modified"
 
 
 def encode_settings(args: argparse.Namespace):
@@ -88,7 +87,9 @@ def range_settings(session, args: argparse.Namespace):
                         f"(the timeline lasts {float(total / fps):.2f} s)", args.input)
     if args.chunk_seconds is not None and not args.chunk_seconds > 0:
         raise UserError(f"--chunk-seconds must be positive, not {args.chunk_seconds}")
-    label = LabelSettings(args.label) if args.label else None
+    label = None
+    if args.label is not None:
+        label = LabelSettings(args.label or LabelSettings().text, args.label_corner)
     return RenderSettings(start, end, encode_settings(args), label,
                           args.chunk_seconds or CHUNK_SECONDS)
 

@@ -26,9 +26,11 @@ import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, fields
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
+from deepstudio.engine.render import RenderSettings
 from deepstudio.errors import Cancelled, UserError
 from deepstudio.persistence.atomic import atomic_write_json
 from deepstudio.persistence.settings import user_config_dir
@@ -261,6 +263,24 @@ class BatchQueue:
             finally:
                 lock.truncate(0)
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def project_render_item(project_folder: Path, output: Path, settings: RenderSettings,
+                        fps: Fraction) -> list[str]:
+    """The ``deepstudio render`` command line of a project render (what the editor queues):
+    the saved project, frames as exact seconds, the encode and label settings."""
+    encode = settings.encode
+    argv = ["render", str(project_folder), "-o", str(output),
+            "--start", repr(float(settings.start_frame / fps)), "--codec", encode.codec,
+            "--crf", str(encode.quality), "--preset", encode.preset,
+            "--audio-codec", encode.audio]
+    if settings.end_frame is not None:
+        argv += ["--end", repr(float(settings.end_frame / fps))]
+    if encode.threads:
+        argv += ["--encoder-threads", str(encode.threads)]
+    if settings.label is not None:
+        argv += ["--label", settings.label.text, "--label-corner", settings.label.corner]
+    return argv
 
 
 def _chosen(items: list[BatchItem], ids: list[int] | None, folder: Path) -> list[BatchItem]:

@@ -99,6 +99,11 @@ class ExportDialog(QDialog):
         self.export_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.export_button.setText("Export")
         buttons.accepted.connect(self.accept)
+        self.to_queue = False
+        """True when the user chose "Add to Queue" (render later, with the batch queue)."""
+        queue = buttons.addButton("Add to Queue", QDialogButtonBox.ButtonRole.ActionRole)
+        queue.setToolTip("Render later from the Queue pane (the saved project is rendered)")
+        queue.clicked.connect(self._queue)
         buttons.rejected.connect(self.reject)
         self.problems = list(problems or [])
         layout = QVBoxLayout(self)
@@ -170,6 +175,10 @@ class ExportDialog(QDialog):
         path = Path(self.output.text())
         suffix = EXTENSIONS[codec]
         self.output.setText(str(path.with_suffix(suffix) if suffix else path.with_suffix("")))
+
+    def _queue(self) -> None:
+        self.to_queue = True
+        self.accept()
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export to", self.output.text())

@@ -1,4 +1,4 @@
-"""The main window: docks (media bin, preview, timeline, inspector, jobs), menus, toolbar,
+"""The main window: docks (media bin, preview, timeline, inspector, jobs, queue), menus, toolbar,
 status bar, and the glue between them and a Session.
 
 Views never refresh each other: every edit goes through ``session.do`` and the change set
@@ -38,6 +38,7 @@ from deepstudio.core.project import Clip, Effect, FaceTrackRef
 from deepstudio.core.timebase import parse_rate
 from deepstudio.engine.problems import problems_by_effect
 from deepstudio.errors import UserError
+from deepstudio.farm.batch import BatchQueue, default_queue_folder, project_render_item
 from deepstudio.persistence.settings import Settings, load_settings, save_settings
 from deepstudio.qt.bridge import MainThreadBridge, on_main_thread
 from deepstudio.qt.dialogs import NewProjectDialog, PreferencesDialog, about_text
@@ -51,6 +52,7 @@ from deepstudio.qt.media_cache import MediaCache
 from deepstudio.qt.mediabin import MediaBin
 from deepstudio.qt.panes import PreviewPane, TimelinePane
 from deepstudio.qt.people_tools import PeopleTools
+from deepstudio.qt.queue_pane import QueuePane
 from deepstudio.qt.timeline import HEADER_W
 from deepstudio.types import new_id
 
@@ -96,6 +98,7 @@ class MainWindow(QMainWindow):
         self.inspector.add_face_effect = self.add_effect_on_face
         self.inspector.problems = lambda effect_id: self.problems.get(effect_id, [])
         self.jobs_pane = JobsPane()
+        self.queue_pane = QueuePane(BatchQueue(default_queue_folder()))
         self.setCentralWidget(self.preview)
         self.docks = {
             "media": self._dock("Media", self.media_bin, Qt.DockWidgetArea.LeftDockWidgetArea),
@@ -104,8 +107,11 @@ class MainWindow(QMainWindow):
             "timeline": self._dock("Timeline", self.timeline_pane,
                                    Qt.DockWidgetArea.BottomDockWidgetArea),
             "jobs": self._dock("Jobs", self.jobs_pane, Qt.DockWidgetArea.RightDockWidgetArea),
+            "queue": self._dock("Queue", self.queue_pane, Qt.DockWidgetArea.RightDockWidgetArea),
         }
         self.splitDockWidget(self.docks["inspector"], self.docks["jobs"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.docks["jobs"], self.docks["queue"])
+        self.docks["jobs"].raise_()
         width, height = self.width(), self.height()  # shares of the screen-sized window
         self.resizeDocks([self.docks["media"], self.docks["inspector"]],
                          [round(width * 0.3), round(width * 0.25)], Qt.Orientation.Horizontal)
@@ -678,7 +684,10 @@ class MainWindow(QMainWindow):
                               session.problems())
         dialog.quality.setValue(int(self.settings.pref("crf")))
         if dialog.exec():
-            self.start_render(*dialog.render_request())
+            if dialog.to_queue:
+                self.queue_render(*dialog.render_request())
+            else:
+                self.start_render(*dialog.render_request())
 
     def start_render(self, output: Path, settings) -> Any:
         job = self.session.render(output, settings)
@@ -698,6 +707,26 @@ class MainWindow(QMainWindow):
         if path is None or not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
             self.show_error("cannot open the manual: " + (
                 f"no program opens {path}" if path else "README.md is not installed"))
+
+    def queue_render(self, output: Path, settings) -> Any:
+        """Add a render of the saved project to the batch queue (saving it first, asked)."""
+        session = self.session
+        if session.folder is None:
+            self.show_error("save the project before queueing a render of it")
+            return None
+        if session.dirty:
+            answer = self.ask("Save before queueing?",
+                              "The queue renders the saved project. Save your changes now?",
+                              QMessageBox.StandardButton.Save
+                              | QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Save or not self.save():
+                return None
+        argv = project_render_item(session.folder, output, settings,
+                                   session.project.timeline_fps())
+        item = self.queue_pane.add(argv, f"{session.project.name} → {output.name}")
+        self.docks["queue"].raise_()
+        self.statusBar().showMessage(f"Queued {output.name} (item {item.id})", 6000)
+        return item
 
     def about(self) -> None:
         QMessageBox.about(self, "About DeepStudio", about_text())

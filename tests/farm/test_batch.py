@@ -124,6 +124,25 @@ def test_the_queue_survives_its_runner_being_killed(testdata, tmp_path):
     assert probe(out).frame_count == probe(testdata / "talk_long_a.mp4").frame_count
 
 
+NO_RAY_PROBE = """
+import sys
+from deepstudio.cli.main import main
+code = main(sys.argv[1:])
+assert "ray" not in sys.modules, "rendering here imported ray"
+sys.exit(code)
+"""
+
+
+def test_without_a_cluster_ray_is_never_imported(index_video, tmp_path):
+    queue = tmp_path / "q.dsbatch"
+    _add(queue, "render", str(index_video), "-o", str(tmp_path / "o.mp4"), "--end", "1")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    for argv in (["render", str(index_video), "-o", str(tmp_path / "p.mp4"), "--end", "1",
+                  "-q"], ["batch", "run", "--queue", str(queue), "-q"]):
+        subprocess.run([sys.executable, "-c", NO_RAY_PROBE, *argv], env=env, check=True,
+                       timeout=300)
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_runner(tmp_path):
     yield

@@ -74,14 +74,15 @@ window = open_window()
 process_until(lambda: window.isVisible(), 60)
 window.open_project(sys.argv[1])
 process_until(lambda: window.controller.shown_frame is not None, 60)
-print(json.dumps({"torch": "torch" in sys.modules, "shown": window.controller.shown_frame}))
+print(json.dumps({"torch": "torch" in sys.modules, "ray": "ray" in sys.modules,
+                  "shown": window.controller.shown_frame}))
 """
 
 
-def test_startup_shows_the_first_frame_without_importing_torch(astronaut_project):
+def test_startup_shows_the_first_frame_without_importing_torch_or_ray(astronaut_project):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     out = subprocess.run([sys.executable, "-c", STARTUP_PROBE, str(astronaut_project)],
                          capture_output=True, text=True, env=env, check=True, timeout=180)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["shown"] == 0
-    assert result["torch"] is False
+    assert result["torch"] is False and result["ray"] is False
