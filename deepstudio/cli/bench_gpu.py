@@ -144,51 +144,61 @@ def stage_breakdown(stage_seconds: dict[str, float], analysis_s: float) -> dict[
 def render_with_effect(clip: Path, work: Path, model: Path, kind: str, setup: EffectSetup,
                        device: str, crf: int, preset: str, dialogue: Path | None = None,
                        cache: Path | None = None):
-    """Render ``clip`` with one model effect on its longest face track; the benchmark records
-    its own consent for the generated person (the output is deleted with the work folder).
+    """Render ``clip`` with one model effect on its longest face track (see
+    :func:`add_bench_effect`).
 
     Returns the RenderResult and the seconds the face analysis took (~0 when ``cache``, default
     ``work/cache``, holds it)."""
-    from deepstudio.cli.ledger import pick_track
     from deepstudio.cli.render import session_for_video
-    from deepstudio.core.commands import AddConsent, AddEffect, AddIdentity, AddModel
-    from deepstudio.core.effects import default_params
-    from deepstudio.core.project import ConsentRecord, Effect, FaceTrackRef, Identity, ModelRef
     from deepstudio.engine.render import RenderSettings
     from deepstudio.media.encode import EncodeSettings
-    from deepstudio.types import new_id
 
     session = session_for_video(clip, "none")
     try:
         session.cache_dir = cache or work / "cache"
         session.device = device
-        media_id = next(iter(session.project.media))
-        t = time.perf_counter()
-        track = pick_track(session.analyze_now(media_id), None, clip)
-        analysis_s = time.perf_counter() - t
-        people = [(PERSON, [FaceTrackRef(media_id, track)])]
-        if setup.rendered_person is not None:
-            people.append((setup.rendered_person, []))
-        for name, faces in people:
-            identity = new_id("identity")
-            session.do(AddIdentity(Identity(identity, name, faces)))
-            session.do(AddConsent(identity, ConsentRecord(
-                new_id("consent"), name, "deepstudio bench (output discarded)",
-                time.strftime("%Y-%m-%d"), [setup.scope])))
-        session.do(AddModel(ModelRef("model-bench", "bench", kind, str(model), "")))
-        video_clip = session.project.tracks[0].clips[0]
-        params = {**default_params(setup.effect_type), **setup.params, "model": "model-bench"}
-        if dialogue is not None:
-            audio = session.import_media(dialogue)
-            params["audio"] = session.add_clip_for_media(audio, start=video_clip.start)
-        session.do(AddEffect(Effect(new_id("effect"), setup.effect_type,
-                                    session.project.tracks[0].id, track, media_id,
-                                    video_clip.start, video_clip.end, params)))
+        analysis_s = add_bench_effect(session, model, kind, setup, dialogue)
         result = session.render_now(work / f"{setup.effect_type}.mp4", RenderSettings(
             0, None, EncodeSettings(quality=crf, preset=preset)))
     finally:
         session.close()
     return result, analysis_s
+
+
+def add_bench_effect(session, model: Path, kind: str, setup: EffectSetup,
+                     dialogue: Path | None = None) -> float:
+    """Put ``setup``'s effect with ``model`` over the clips of the first video track, on the
+    longest face track of the session's first media; the benchmark records its own consent for
+    the generated person (the output is deleted with the work folder). Returns the seconds the
+    face analysis took."""
+    from deepstudio.cli.ledger import pick_track
+    from deepstudio.core.commands import AddConsent, AddEffect, AddIdentity, AddModel
+    from deepstudio.core.effects import default_params
+    from deepstudio.core.project import ConsentRecord, Effect, FaceTrackRef, Identity, ModelRef
+    from deepstudio.types import new_id
+
+    media_id = next(iter(session.project.media))
+    t = time.perf_counter()
+    track = pick_track(session.analyze_now(media_id), None, session.media_path(media_id))
+    analysis_s = time.perf_counter() - t
+    people = [(PERSON, [FaceTrackRef(media_id, track)])]
+    if setup.rendered_person is not None:
+        people.append((setup.rendered_person, []))
+    for name, faces in people:
+        identity = new_id("identity")
+        session.do(AddIdentity(Identity(identity, name, faces)))
+        session.do(AddConsent(identity, ConsentRecord(
+            new_id("consent"), name, "deepstudio bench (output discarded)",
+            time.strftime("%Y-%m-%d"), [setup.scope])))
+    session.do(AddModel(ModelRef("model-bench", "bench", kind, str(model), "")))
+    video = session.project.tracks[0]
+    params = {**default_params(setup.effect_type), **setup.params, "model": "model-bench"}
+    if dialogue is not None:
+        audio = session.import_media(dialogue)
+        params["audio"] = session.add_clip_for_media(audio, start=video.clips[0].start)
+    session.do(AddEffect(Effect(new_id("effect"), setup.effect_type, video.id, track, media_id,
+                                video.clips[0].start, video.clips[-1].end, params)))
+    return analysis_s
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from loopback import cluster_unavailable
 
 from deepstudio.cli.main import main
 from deepstudio.engine.verify import verify_file
+from deepstudio.farm.batch import BatchQueue
 from deepstudio.media.audio import read_audio
 from deepstudio.media.decode import VideoReader
 from deepstudio.media.probe import probe
@@ -134,3 +135,23 @@ def test_rerun_after_the_driver_dies_redoes_only_unfinished_chunks(cluster, test
     assert reused >= finished >= 3 and "of 20 chunks already done" in rerun.stdout
     assert probe(out).frame_count == 500
     _verified_render_id(out)
+
+
+def test_a_batch_runs_on_the_cluster_and_one_failure_stops_nothing(cluster, testdata,
+                                                                   tmp_path):
+    queue = tmp_path / "q.dsbatch"
+    for clip, end in (("talk_a", "3"), ("talk_c", "3")):
+        assert main(["batch", "add", "--queue", str(queue), "--", "render",
+                     str(testdata / f"{clip}.mp4"), "-o", str(tmp_path / f"{clip}.mp4"),
+                     "--end", end, "--chunk-seconds", "1"]) == 0
+    assert main(["batch", "add", "--queue", str(queue), "--priority", "9", "--", "render",
+                 str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "x.mp4")]) == 0
+    ran = cluster.deepstudio("batch", "run", "--queue", str(queue), "--ray", cluster.address,
+                             timeout=600)
+    assert ran.returncode == 1, ran.stderr  # an item failed; the others were rendered
+    items = {i.id: i for i in BatchQueue(queue).items()}
+    assert [items[k].status for k in (1, 2, 3)] == ["done", "done", "failed"]
+    for clip in ("talk_a", "talk_c"):
+        out = tmp_path / f"{clip}.mp4"
+        assert probe(out).frame_count == (90 if clip == "talk_a" else 75)
+        _verified_render_id(out)
