@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import resource
 import socket
 import threading
 import time
@@ -32,6 +33,7 @@ import ray
 from ray import exceptions as ray_errors
 
 from deepstudio.core.effects import effect_spec
+from deepstudio.core.project import Project
 from deepstudio.engine.render import Chunk, ChunkEncoder, RenderPlan
 from deepstudio.errors import UserError
 from deepstudio.farm.plan_file import read_plan, write_plan
@@ -70,16 +72,16 @@ def connect(address: str) -> bool:
     return True
 
 
-def uses_models(plan: RenderPlan) -> bool:
-    """Whether an effect of the plan runs a model (and so wants a GPU where there is one)."""
-    return any(param.kind == "model" for effect in plan.inputs.project.effects.values()
+def uses_models(project: Project) -> bool:
+    """Whether an effect of the project runs a model (and so wants a GPU where there is one)."""
+    return any(param.kind == "model" for effect in project.effects.values()
                for param in effect_spec(effect.type).params)
 
 
-def actor_resources(plan: RenderPlan, cluster: dict[str, float],
+def actor_resources(project: Project, cluster: dict[str, float],
                     cpus_per_worker: float) -> tuple[float, float]:
     """(CPUs, GPUs) one worker asks for: a GPU for model effects on a cluster that has GPUs."""
-    gpus = 1.0 if uses_models(plan) and cluster.get("GPU", 0) >= 1 else 0.0
+    gpus = 1.0 if uses_models(project) and cluster.get("GPU", 0) >= 1 else 0.0
     return cpus_per_worker, gpus
 
 
@@ -89,6 +91,13 @@ def pool_size(resources: tuple[float, float], cluster: dict[str, float],
     cpus, gpus = resources
     fits = int(cluster.get("GPU", 0) // gpus) if gpus else int(cluster.get("CPU", 0) // cpus)
     return max(1, min(fits, workers) if workers else fits)
+
+
+def process_cpu_seconds() -> float:
+    """CPU time this process and its finished children (the encoders) have used so far."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 @ray.remote
@@ -115,7 +124,7 @@ class ChunkWorker:
                 raise
         return {"index": index, "frames": chunk.end - chunk.start,
                 "seconds": time.perf_counter() - started, "bytes": chunk.path.stat().st_size,
-                **self.where()}
+                "worker_cpu_s": process_cpu_seconds(), **self.where()}
 
     def _encoder(self, plan_file: str) -> ChunkEncoder:
         if plan_file in self._encoders:
@@ -151,7 +160,6 @@ class _Worker:
     actor: Any
     resources: tuple[float, float]
     task: _Task | None = None
-    where: dict[str, Any] | None = None
 
 
 class RayFarm:
@@ -167,7 +175,8 @@ class RayFarm:
         self.workers = workers
         self.cpus_per_worker = cpus_per_worker
         self.reports: list[dict[str, Any]] = []
-        """One entry per chunk encoded: node, host, pid, frames, seconds, bytes."""
+        """One entry per chunk encoded: node, host, pid, frames, seconds, bytes and the
+        worker process's CPU seconds so far (with its encoders)."""
         self._pending: list[_Task] = []
         self._busy: dict[Any, _Worker] = {}     # encode ref -> worker
         self._starting: dict[Any, _Worker] = {}  # where() ref -> worker
@@ -194,14 +203,17 @@ class RayFarm:
         if not todo:
             return
         plan_file = str(write_plan(plan))
-        resources = actor_resources(plan, ray.cluster_resources(), self.cpus_per_worker)
+        resources = actor_resources(plan.inputs.project, ray.cluster_resources(),
+                                    self.cpus_per_worker)
         tasks = [_Task(plan_file, c, resources, priority, next(self._order)) for c in todo]
         total, before = len(plan.chunks), len(plan.chunks) - len(todo)
         with self._lock:
             self._ensure_pool(resources)
             self._pending.extend(tasks)
         try:
-            while not all(t.done.wait(0) for t in tasks):
+            while not all(t.done.is_set() for t in tasks):
+                if failed := next((t for t in tasks if t.error is not None), None):
+                    raise failed.error  # the render fails: its other chunks are withdrawn
                 finished = before + sum(t.done.is_set() for t in tasks)
                 progress(Progress(finished / total,
                                   f"{finished} of {total} chunks encoded on the cluster"))
@@ -209,10 +221,9 @@ class RayFarm:
         except BaseException:
             self._withdraw(tasks)
             raise
-        for task in tasks:
-            if task.error is not None:
-                raise task.error
-            self.reports.append(task.report or {})
+        if failed := next((t for t in tasks if t.error is not None), None):
+            raise failed.error
+        self.reports.extend(t.report or {} for t in tasks)
 
     def describe(self) -> str:
         """Where the chunks went: "5 chunks encoded on 2 Ray nodes (host/1a2b3c4d ×3, …)"."""
@@ -289,8 +300,8 @@ class RayFarm:
     def _started(self, ref: Any) -> None:
         worker = self._starting.pop(ref)
         try:
-            worker.where = ray.get(ref)
-        except _WORKER_LOST:
+            ray.get(ref)
+        except _WORKER_LOST:  # died while starting (its node went away)
             return
         self._idle.append(worker)
 

@@ -11,6 +11,10 @@ renders it into its own work folder, so no case reuses another's chunks. Cases a
 each figure is the best of ``--repeats`` runs: the shared VM's load only ever slows a run.
 The driver of every case is pinned to core 0 (``taskset``), with OMP_NUM_THREADS=1; the Ray
 head node (one CPU slot) is pinned to core 0 and the worker node (one slot) to core 1.
+
+Wall times suffer from a loaded machine; CPU seconds much less, so the Ray path's overhead is
+also given in CPU seconds: the driver with its ffmpeg children, each Ray worker (its own
+rusage, with its encoders), and the cluster's daemons over the run.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ def drive(project: Path, out: Path, work: Path, address: str | None,
           workers: int | None) -> dict[str, object]:
     """One render, timed by phase (run as a child process: ``bench_farm.py drive …``)."""
     from deepstudio.engine.render import ChunkEncoder, RenderSettings, finish, start_audio
+    from deepstudio.farm.ray_farm import process_cpu_seconds
     from deepstudio.media.encode import EncodeSettings
     from deepstudio.session import Session
 
@@ -64,7 +69,7 @@ def drive(project: Path, out: Path, work: Path, address: str | None,
     planned = time.perf_counter()
     audio = start_audio(plan)
     if address is None:
-        reports = []
+        reports: list[dict] = []
         with ChunkEncoder(plan) as encoder:
             for chunk in plan.chunks:
                 t = time.perf_counter()
@@ -85,7 +90,10 @@ def drive(project: Path, out: Path, work: Path, address: str | None,
     finish(plan, audio)
     done = time.perf_counter()
     session.close()
+    # CPU: this process with its ffmpeg children, plus each Ray worker's own (its last report)
+    workers = {r["pid"]: r["worker_cpu_s"] for r in reports if "pid" in r}
     return {"frames": plan.end - plan.start, "chunks": len(plan.chunks),
+            "driver_cpu_s": process_cpu_seconds(), "workers_cpu_s": sum(workers.values()),
             "wall_s": done - started, "plan_s": planned - started,
             "chunks_s": encoded - planned, "finish_s": done - encoded,
             "output_bytes": out.stat().st_size, "chunk_reports": reports,
@@ -99,11 +107,18 @@ def run_case(cluster: LoopbackCluster, project: Path, root: Path, name: str,
                str(root / f"{tag}.mp4"), str(root / f"work-{tag}")]
     if address is not None:
         command += [cluster.address, str(workers)]
+    daemons = cluster.cpu_seconds()
     done = cluster.run(command, env={**cluster.env, "OMP_NUM_THREADS": "1"},
                        capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    after = cluster.cpu_seconds()
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    # the Ray processes that lived through the run (head, raylets, agents); workers report
+    result["daemons_cpu_s"] = sum(after[p] - daemons[p] for p in after.keys() & daemons.keys())
+    result["cpu_s"] = result["driver_cpu_s"] + result["workers_cpu_s"] + (
+        result["daemons_cpu_s"] if address is not None else 0.0)
+    return result
 
 
 def main() -> None:
@@ -135,6 +150,10 @@ def main() -> None:
         "all_wall_s": {name: [round(r["wall_s"], 2) for r in rs] for name, rs in runs.items()},
         "scaling_1_to_2_workers": round(one["wall_s"] / two["wall_s"], 3),
         "ray_overhead_vs_in_process": round(one["wall_s"] / local["wall_s"] - 1, 3),
+        "cpu_s": {name: round(min(r["cpu_s"] for r in rs), 1) for name, rs in runs.items()},
+        "ray_cpu_overhead_vs_in_process": round(
+            min(r["cpu_s"] for r in runs["ray, 1 worker"])
+            / min(r["cpu_s"] for r in runs["in-process"]) - 1, 3),
         "chunk_s_per_10s_chunk": {"min": round(min(chunk_s), 2), "max": round(max(chunk_s), 2),
                                   "mean": round(sum(chunk_s) / len(chunk_s), 2)},
         "chunk_bytes_mean": round(sum(r["bytes"] for r in one["chunk_reports"])

@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,6 +54,8 @@ class LoopbackCluster:
         self.address = f"127.0.0.1:{port}"
         self._holder: subprocess.Popen | None = None
         self._netns = ""
+        # Ray's sockets live under its temp folder, and a socket path may not exceed 107 bytes
+        self._ray_dir = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
         self._env = {
             **os.environ, **(extra_env or {}),
             "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "tests")]),
@@ -90,7 +93,7 @@ class LoopbackCluster:
                    "--num-gpus=0", "--disable-usage-stats"]
         if head:
             command += ["--head", f"--port={self.port}", "--include-dashboard=false",
-                        f"--temp-dir={self.root / 'ray'}"]
+                        f"--temp-dir={self._ray_dir}"]
         else:
             command += [f"--address={self.address}"]
         if cores is not None:
@@ -107,6 +110,7 @@ class LoopbackCluster:
         if self._holder is not None:
             self._holder.kill()
             self._holder.wait()
+        shutil.rmtree(self._ray_dir, ignore_errors=True)
 
     def __enter__(self) -> LoopbackCluster:
         return self.start()
@@ -151,6 +155,18 @@ class LoopbackCluster:
                 except OSError:
                     continue
         return pids
+
+    def cpu_seconds(self) -> dict[int, float]:
+        """CPU seconds (user + system) each process of the cluster has used so far."""
+        tick = os.sysconf("SC_CLK_TCK")
+        used = {}
+        for pid in self._pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            used[pid] = (int(fields[11]) + int(fields[12])) / tick
+        return used
 
     def node_pids(self, name: str) -> list[int]:
         """The processes of node ``name`` (its raylet, workers and their ffmpeg)."""
