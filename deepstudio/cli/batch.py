@@ -35,8 +35,8 @@ def register(subparsers) -> None:
                    help="encode on a Ray cluster (HOST:PORT, 'auto' or 'local'); default: here")
     p.add_argument("--workers", type=int, metavar="N", help="with --ray: at most N workers")
     p.add_argument("--parallel", type=int, metavar="K",
-                   help="renders prepared and finished side by side (default: 1 here, the "
-                        "number of workers on Ray)")
+                   help="renders prepared and finished side by side (default: 1 here; on "
+                        "Ray one per GPU, or per CPU slot without GPUs)")
     add_quiet(p)
     p.set_defaults(run=run)
 

@@ -190,8 +190,11 @@ class RayFarm:
         self._thread.start()
 
     def capacity(self) -> int:
-        """Workers the cluster holds for renders without a GPU model (one CPU slot each)."""
-        return pool_size((self.cpus_per_worker, 0.0), ray.cluster_resources(), self.workers)
+        """Workers the cluster holds: one per GPU when it has GPUs, else one per CPU slot
+        (how many renders a batch prepares side by side)."""
+        cluster = ray.cluster_resources()
+        gpus = 1.0 if cluster.get("GPU", 0) >= 1 else 0.0
+        return pool_size((self.cpus_per_worker, gpus), cluster, self.workers)
 
     # --- the ChunkRunner ------------------------------------------------------------------
 

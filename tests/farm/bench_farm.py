@@ -115,10 +115,37 @@ def run_case(cluster: LoopbackCluster, project: Path, root: Path, name: str,
     after = cluster.cpu_seconds()
     result = json.loads(done.stdout.strip().splitlines()[-1])
     # the Ray processes that lived through the run (head, raylets, agents); workers report
-    result["daemons_cpu_s"] = sum(after[p] - daemons[p] for p in after.keys() & daemons.keys())
+    by_process: dict[str, float] = {}
+    for pid in after.keys() & daemons.keys():
+        kind = _process_kind(pid)
+        by_process[kind] = round(by_process.get(kind, 0.0) + after[pid] - daemons[pid], 2)
+    result["daemons_cpu_by_process"] = by_process
+    result["daemons_cpu_s"] = sum(by_process.values())
     result["cpu_s"] = result["driver_cpu_s"] + result["workers_cpu_s"] + (
         result["daemons_cpu_s"] if address is not None else 0.0)
     return result
+
+
+def _process_kind(pid: int) -> str:
+    """A short name of a cluster process (gcs_server, raylet, DashboardAgent, …)."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "gone"
+    text = " ".join(w.decode(errors="replace") for w in words[:3])
+    for name in ("gcs_server", "raylet", "DashboardAgent", "RuntimeEnvAgent", "log_monitor",
+                 "monitor.py", "dashboard.py", "agent.py", "sleep"):
+        if name in text:
+            return name
+    return Path(words[0].decode(errors="replace")).name
+
+
+def _per_node(reports: list[dict]) -> dict[str, list[float]]:
+    """Chunk seconds per node (which worker did what, and how fast)."""
+    nodes: dict[str, list[float]] = {}
+    for report in reports:
+        nodes.setdefault(report["node"][:8], []).append(round(report["seconds"], 1))
+    return nodes
 
 
 def main() -> None:
@@ -151,6 +178,10 @@ def main() -> None:
         "scaling_1_to_2_workers": round(one["wall_s"] / two["wall_s"], 3),
         "ray_overhead_vs_in_process": round(one["wall_s"] / local["wall_s"] - 1, 3),
         "cpu_s": {name: round(min(r["cpu_s"] for r in rs), 1) for name, rs in runs.items()},
+        "cpu_breakdown_s": {name: {k: round(r[k], 1) if isinstance(r[k], float) else r[k]
+                                   for k in ("driver_cpu_s", "workers_cpu_s", "daemons_cpu_s",
+                                             "daemons_cpu_by_process")}
+                            for name, r in best.items()},
         "ray_cpu_overhead_vs_in_process": round(
             min(r["cpu_s"] for r in runs["ray, 1 worker"])
             / min(r["cpu_s"] for r in runs["in-process"]) - 1, 3),
@@ -159,6 +190,10 @@ def main() -> None:
         "chunk_bytes_mean": round(sum(r["bytes"] for r in one["chunk_reports"])
                                   / len(one["chunk_reports"])),
         "plan_and_analysis_bytes": one["plan_bytes"],
+        # how busy the farm kept its workers: their chunk time over workers × chunk phase
+        "two_workers_busy": round(sum(r["seconds"] for r in two["chunk_reports"])
+                                  / (2 * two["chunks_s"]), 3),
+        "two_workers_chunks_per_node": _per_node(two["chunk_reports"]),
         "finish_s": round(one["finish_s"], 2), "plan_s": round(one["plan_s"], 2),
         "output_bytes": one["output_bytes"], "source_bytes": CLIP.stat().st_size * 2,
     }
