@@ -411,7 +411,9 @@ class TrainScenario(Scenario):
 
     def _check_resumed(self, outcome: Outcome) -> None:
         first = outcome.seen.first_number(ITERATION)
-        if self.resumed is not None and first is not None and first <= self.resumed:
+        # a run resumed at the last iteration trains nothing and only reports it once more
+        if (self.resumed is not None and first is not None and first <= self.resumed
+                and self.resumed < self.total):
             self.tally.problem(f"resumed at iteration {first}, although a checkpoint at "
                                f"{self.resumed} was complete")
 
