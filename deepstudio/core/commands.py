@@ -20,6 +20,7 @@ from typing import Any
 
 from deepstudio.core import keyframes, timebase
 from deepstudio.core.effects import UnknownEffectError, effect_spec, validate_params
+from deepstudio.core.names import media_name, span_text
 from deepstudio.core.project import (
     RETIME_MODES,
     Clip,
@@ -122,14 +123,20 @@ def _check_media_fits_track(project: Project, track: Track, media_id: Id) -> Non
         raise CommandError(f"{media.path}: has no audio for audio track {track.name!r}")
 
 
-def _check_free(track: Track, start: int, end: int, ignore: Iterable[Id] = ()) -> None:
+def _check_free(project: Project, track: Track, start: int, end: int,
+                ignore: Iterable[Id] = ()) -> None:
+    """CommandError, in the user's words (names and timecodes), unless ``start``..``end`` is
+    free on ``track``."""
     if start < 0:
-        raise CommandError(f"a clip cannot start before frame 0 (got {start})")
+        raise CommandError("a clip cannot start before the start of the timeline")
     ignored = set(ignore)
     for other in track.clips:
         if other.id not in ignored and other.start < end and start < other.end:
-            raise CommandError(f"frames {start}..{end} overlap clip {other.id} "
-                               f"({other.start}..{other.end}) on track {track.name!r}")
+            raise CommandError(
+                f"{span_text(project, start, end)} would overlap "
+                f"{media_name(project, other.media_id)} "
+                f"({span_text(project, other.start, other.end)}) on track {track.name}: "
+                "choose a free place or another track")
 
 
 def _check_source_range(project: Project, media_id: Id, in_frame: int, out_frame: int) -> None:
@@ -279,7 +286,7 @@ class AddClip(Command):
             raise CommandError(f"clip {self.clip.id} already exists")
         _check_media_fits_track(project, track, self.clip.media_id)
         _check_source_range(project, self.clip.media_id, self.clip.in_frame, self.clip.out_frame)
-        _check_free(track, self.clip.start, self.clip.end)
+        _check_free(project, track, self.clip.start, self.clip.end)
         _insert_sorted(track, self.clip)
         return changed(clips=[self.clip.id], tracks=[track.id])
 
@@ -309,7 +316,7 @@ class MoveClip(Command):
         members = {c.id for _, c in group}
         moves = [(dst if c is clip else t, c, c.start + delta) for t, c in group]
         for target, c, start in moves:
-            _check_free(target, start, start + c.length, ignore=members)
+            _check_free(project, target, start, start + c.length, ignore=members)
         self._old = [(t.id, c.id, c.start) for t, c in group]
         for (track, c), (target, _, start) in zip(group, moves):
             self._place(track, target, c, start)
@@ -359,7 +366,7 @@ class TrimClip(Command):
         delta = new_in - clip.in_frame
         members = {c.id for _, c in group}
         for track, c in group:
-            _check_free(track, c.start + delta, c.start + delta + new_out - new_in,
+            _check_free(project, track, c.start + delta, c.start + delta + new_out - new_in,
                         ignore=members)
         self._old = [(c.id, c.start, c.in_frame, c.out_frame) for _, c in group]
         for _, c in group:

@@ -1,5 +1,5 @@
 """The names people read for things the project knows by id: a media file, a face track, an
-effect and its place on the timeline.
+effect and a place on the timeline.
 
 Views, the export checks and error messages all name things through these functions, so a
 face is "multi_a · face 2" everywhere until a person is assigned to it, and then that
@@ -52,5 +52,10 @@ def effect_name(project: Project, effect: Effect) -> str:
 
 def effect_span(project: Project, effect: Effect) -> str:
     """Where the effect lies on the timeline: "00:00:01:05–00:00:04:00"."""
+    return span_text(project, effect.start, effect.end)
+
+
+def span_text(project: Project, start: int, end: int) -> str:
+    """Timeline frames ``start``..``end`` as timecodes: "00:00:01:05–00:00:04:00"."""
     fps = project.timeline_fps()
-    return f"{format_timecode(effect.start, fps)}–{format_timecode(effect.end, fps)}"
+    return f"{format_timecode(start, fps)}–{format_timecode(end, fps)}"

@@ -62,8 +62,9 @@ def test_a_refused_partner_refuses_the_whole_edit(linked: Project) -> None:
     """c3 covers A1..100 only; move the pair so the sound would land on another clip."""
     linked.track(Id("A2")).clips.append(Clip(Id("block"), Id("ma"), 400, 0, 10))
     before = linked.to_dict()
-    with pytest.raises(CommandError, match="overlap clip block"):
+    with pytest.raises(CommandError, match=r"would overlap \S+ \(00:00:16:00.* Audio 2") as err:
         MoveClip(Id("p1"), start=380).apply(linked)
+    assert "block" not in str(err.value)  # named by its file and timecodes, never by its id
     assert linked.to_dict() == before
 
 
