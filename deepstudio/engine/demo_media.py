@@ -25,7 +25,8 @@ def recipe() -> dict:
     return json.loads(resource("demo/recipe.json").read_text("utf-8"))
 
 
-def demo_frames(seconds: float, fps: int | None = None, size: tuple[int, int] | None = None):
+def demo_frames(seconds: float, fps: float | Fraction | None = None,
+                size: tuple[int, int] | None = None):
     """Frames of the animated portrait (RGB uint8); the face fills the same share of the
     frame's height at any size (about half), so the face detector finds it in 1080p too."""
     from skimage import data
@@ -57,15 +58,41 @@ def write_tone(path: Path, seconds: float) -> Path:
     signal = sum(level * np.sin(2 * np.pi * hz * t)
                  for hz, level in zip(tone["notes_hz"], tone["levels"]))
     signal *= 0.6 + 0.4 * np.sin(2 * np.pi * tone["pulse_hz"] * t) ** 2
+    return _write_wav(path, signal, rate)
+
+
+def write_dialogue(path: Path, seconds: float, rate: int = 16000, seed: int = 7) -> Path:
+    """A voice-like stand-in for a dialogue recording, as 16-bit mono WAV: a buzz at a
+    speaking pitch with a few harmonics, cut into syllables (3-6 a second) and phrases
+    with pauses, so a lip-sync effect has loud and quiet stretches to open and close the
+    mouth on. It is not speech; it lets the first-hour walkthrough dub without third-party
+    audio."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    pitch = 120 + 15 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(pitch) / rate
+    buzz = sum(np.sin(k * phase) / k for k in range(1, 6))
+    envelope = np.zeros_like(t)
+    start = 0.2
+    while start < seconds:
+        length = rng.uniform(0.15, 0.3)
+        inside = (t >= start) & (t < start + length)
+        envelope[inside] = np.sin(np.pi * (t[inside] - start) / length) * rng.uniform(0.5, 1)
+        start += length + (rng.uniform(0.4, 0.8) if rng.random() < 0.2 else 0.05)
+    return _write_wav(path, 0.3 * buzz * envelope, rate)
+
+
+def _write_wav(path: Path, signal: np.ndarray, rate: int) -> Path:
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)
-        w.writeframes((signal * 32767).astype(np.int16).tobytes())
+        w.writeframes((np.clip(signal, -1, 1) * 32767).astype(np.int16).tobytes())
     return path
 
 
-def write_demo_clip(path: Path, seconds: float | None = None, fps: int | None = None,
+def write_demo_clip(path: Path, seconds: float | None = None,
+                    fps: int | Fraction | None = None,
                     size: tuple[int, int] | None = None, preset: str | None = None,
                     crf: int = 18) -> Path:
     """Write the demo clip (H.264 + AAC) to ``path``; what is not given comes from the recipe."""
