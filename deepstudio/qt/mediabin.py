@@ -101,7 +101,8 @@ class MediaBin(QTreeWidget):
     def _texts(self, item: MediaItem) -> list[str]:
         video = item.has_video
         return [Path(item.path).name, describe_duration(item.duration_s),
-                f"{item.width}×{item.height} · {float(item.fps):.3g}" if video else "audio",
+                # 29.97 and 30 (23.976 and 24) are different rates: never round one to the other
+                f"{item.width}×{item.height} · {float(item.fps):.5g}" if video else "audio",
                 self.analysis_state.get(item.id, "—" if video else ""),
                 self.proxy_state.get(item.id, "—" if video else "")]
 

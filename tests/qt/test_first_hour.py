@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QSpinBox
 
 from deepstudio.core.project import FaceTrackRef
 from deepstudio.qt.mainwindow import MainWindow
-from deepstudio.qt.mediabin import FACES_COLUMN, PROXY_COLUMN
+from deepstudio.qt.mediabin import FACES_COLUMN, FORMAT_COLUMN, PROXY_COLUMN
 from deepstudio.qt.timeline import FACE_ROW_H
 
 
@@ -93,6 +93,21 @@ def test_import_places_analyses_and_remembers_the_folder(qtbot, window, tmp_path
     for job in analyses:
         wait_job(qtbot, job)
     qtbot.waitUntil(lambda: window.media_bin.topLevelItem(1).text(FACES_COLUMN) == "1 face")
+
+
+def test_bin_tells_ntsc_rates_from_round_ones(qtbot, window, tmp_path):
+    """A 29.97 fps clip beside a 25 fps one: the bin said "30", hiding the very difference
+    that a mixed-rate timeline has to conform."""
+    from synth import make_index_video
+
+    ntsc = make_index_video(tmp_path / "ntsc.mp4", frames=30, fps="30000/1001")
+    pal = make_index_video(tmp_path / "pal.mp4", frames=25, fps="25")
+    assert window.create_project(tmp_path / "P.dstudio", "P")
+    window.import_files([ntsc, pal])
+    rows = [window.media_bin.topLevelItem(r).text(FORMAT_COLUMN) for r in (0, 1)]
+    assert [row.split(" · ")[1] for row in rows] == ["29.97", "25"]
+    for job in [j for j in window.session.jobs.jobs if j.kind == "analyse"]:
+        wait_job(qtbot, job)
 
 
 @pytest.fixture
