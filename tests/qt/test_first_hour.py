@@ -110,6 +110,31 @@ def test_bin_tells_ntsc_rates_from_round_ones(qtbot, window, tmp_path):
         wait_job(qtbot, job)
 
 
+def test_dialogue_dropped_under_a_clip_gets_an_audio_track_of_its_own(qtbot, window,
+                                                                       tmp_path):
+    """The dubbing step of docs/first-hour.md: the dialogue dropped from the bin at 0:00 on
+    the picture's row (or below the tracks) goes on a new audio track, since A1 holds the
+    clip's own sound there."""
+    from synth import make_index_video
+
+    from deepstudio.engine.demo_media import write_dialogue
+
+    clip = make_index_video(tmp_path / "shot.mp4", frames=50)
+    dialogue = write_dialogue(tmp_path / "dialogue.wav", seconds=2.0)
+    assert window.create_project(tmp_path / "P.dstudio", "P")
+    window.import_files([clip])
+    project = window.session.project
+    video_track = project.tracks[0]
+    dialogue_id = window.session.import_media(dialogue)
+    for row in (video_track.id, ""):
+        window.timeline.media_dropped.emit(dialogue_id, row, 0)
+    audio = [t for t in project.tracks if t.kind == "audio"]
+    assert [t.name for t in audio] == ["A1", "A2", "A3"]
+    assert [(c.media_id, c.start) for t in audio[1:] for c in t.clips] == [(dialogue_id, 0)] * 2
+    for job in [j for j in window.session.jobs.jobs if j.kind == "analyse"]:
+        wait_job(qtbot, job)
+
+
 @pytest.fixture
 def two_clip_window(qtbot, window, tmp_path, testdata):
     """multi_a (three faces, 25 fps) then talk_b on the timeline, both analysed."""
