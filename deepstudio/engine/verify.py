@@ -24,8 +24,7 @@ def verify_file(path: str | Path) -> VerifyReport:
     watermark = None
     if info.has_video:
         with VideoReader(info) as reader:
-            watermark = detect_in_clip(lambda count: _spread_frames(reader, count),
-                                       reader.frame_count)
+            watermark = detect_in_clip(lambda count: _spread_frames(reader, count))
     return VerifyReport(info.path, credentials, watermark)
 
 

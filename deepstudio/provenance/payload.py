@@ -4,8 +4,8 @@ The payload is a hash of the render id, so a detected watermark can be matched a
 render id stored in a file's content credentials (or in the project's render list) without the
 watermark having to carry the whole id: two render ids share a payload with probability 2**-48.
 A CRC-24 over the payload turns "some bits decoded" into "this exact payload decoded": a wrong
-decode passes the check with probability 2**-24, and only frames whose sync pattern already
-scored far above noise are decoded at all.
+decode passes the check with probability 2**-24, and a file gets at most 8 decodes (see
+``wm_detect.Z_DETECT``).
 
 Why 48 + 24 bits and not 64 + 32: the smallest frames (256x256, one pattern tile) hold 768
 data chips. Fewer code bits give each one more chips, and after a crop, a 50 % downscale and

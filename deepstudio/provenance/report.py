@@ -90,8 +90,10 @@ class VerifyReport:
             match = {True: ", matches the credentials", False: ", DOES NOT match the credentials",
                      None: ""}[self.payload_matches]
             flipped = ", picture mirrored" if wm.mirrored else ""
+            turned = f", picture turned {wm.rotation:+.1f} degrees" if wm.rotation else ""
             lines.append(f"  watermark:    found, payload {payload_hex(wm.payload)}{match} "
-                         f"(confidence {wm.confidence:.2f}, {wm.frames_used} frames{flipped})")
+                         f"(confidence {wm.confidence:.2f}, {wm.frames_used} frames"
+                         f"{flipped}{turned})")
         else:
             lines.append(f"  watermark:    not found ({wm.frames_used} frames checked)")
         return "\n".join(lines)

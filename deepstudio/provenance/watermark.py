@@ -1,17 +1,22 @@
-"""Invisible luma watermark: embedding (this module) and detection (:mod:`.wm_detect`).
+"""Invisible watermark: embedding (this module) and detection (:mod:`.wm_detect`).
 
-The same delta is added to R, G and B, which changes luma by exactly that delta and leaves
-chroma untouched. The delta is the payload tile (see :mod:`.wm_pattern`) tiled over the frame,
-scaled per 8x8 block by a perceptual mask: full strength where the block has some texture
-(skin, hair, sensor noise), down to 0.4 of it where the picture is flat (a clean green screen,
-a graded sky, titles), where a spread-spectrum pattern would show as a faint checkerboard. Dark
-blocks get less still (0.6 of it at luma 16 and below, rising to full strength at 64): in
-gamma-coded video a step of a few levels near black is a large relative change of light, and
-the grain of a dark scene (which the texture measure counts as texture) does not hide an 8-px
-pattern. A frame's mask is normalised to RMS 1 (the RMS change is then ``strength`` grey
-levels: PSNR ~ 20*log10(255/strength) dB, 38.0 dB on the smallest frames and 42.2 dB on HD,
-see :func:`strength_for`), but a mostly flat frame is lifted by at most 1.25x, so it stays
-marked at half strength instead of getting the full energy. Measured with
+Frames whose short side is ``CHROMA_MIN_SIDE`` (360 px) or more carry a static mark in the blue
+chroma (:mod:`.wm_chroma`: VMAF within 1.2 points and +3-9 % file at CRF 18, where the luma mark
+cost 8-12 points and +30-70 %). Smaller frames, where a chroma mark does not survive a 50 %
+downscale, carry the luma mark described here; no quality floor is set for them.
+
+The luma mark: the same delta is added to R, G and B, which changes luma by exactly that delta
+and leaves chroma untouched. The delta is the payload tile (see :mod:`.wm_pattern`) tiled over
+the frame, scaled per 8x8 block by a perceptual mask: full strength where the block has some
+texture (skin, hair, sensor noise), down to 0.4 of it where the picture is flat (a clean green
+screen, a graded sky, titles), where a spread-spectrum pattern would show as a faint
+checkerboard. Dark blocks get less still (0.6 of it at luma 16 and below, rising to full
+strength at 64): in gamma-coded video a step of a few levels near black is a large relative
+change of light, and the grain of a dark scene (which the texture measure counts as texture)
+does not hide an 8-px pattern. A frame's mask is normalised to RMS 1 (the RMS change is then
+``strength`` grey levels: PSNR ~ 20*log10(255/strength) dB, 38.0 dB on the smallest frames and
+42.2 dB on HD, see :func:`strength_for`), but a mostly flat frame is lifted by at most 1.25x, so
+it stays marked at half strength instead of getting the full energy. Measured with
 ``tests/provenance/bench_watermark.py`` against the previous mask (0.75-1.3, always normalised,
 strength 2.75): a flat frame changes by 1.45 instead of 2.77 grey levels RMS, and the testdata
 clips recover the payload after the same attacks or more of them.
@@ -25,11 +30,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from deepstudio.provenance.wm_chroma import CHROMA_MIN_SIDE, ChromaMark, amplitude_for
 from deepstudio.provenance.wm_detect import WatermarkResult, detect_watermark
 from deepstudio.provenance.wm_pattern import TILE, modulation, payload_tile
 
-__all__ = ["DEFAULT_STRENGTH", "WatermarkEmbedder", "WatermarkResult", "detect_watermark",
-           "strength_for"]
+__all__ = ["CHROMA_MIN_SIDE", "DEFAULT_STRENGTH", "WatermarkEmbedder", "WatermarkResult",
+           "detect_watermark", "strength_for"]
 
 DEFAULT_STRENGTH = 3.2
 """RMS change in grey levels, at full strength, of a frame whose short side is one tile or less
@@ -71,20 +77,27 @@ def strength_for(width: int, height: int) -> float:
 
 class WatermarkEmbedder:
     """Adds the watermark for one payload to frames of one size (pattern precomputed once).
-    ``strength`` defaults to :func:`strength_for` the size."""
+    ``strength`` defaults to :func:`strength_for` the size (luma RMS) or, for a chroma mark,
+    :func:`.wm_chroma.amplitude_for` it (Cb levels). Frames of a video are marked in order
+    (the chroma mark fades where the picture moves, measured from the frame before)."""
 
     def __init__(self, payload: int, width: int, height: int,
                  strength: float | None = None) -> None:
         if width <= 0 or height <= 0:
             raise ValueError("frame size must be positive")
         if strength is None:
-            strength = strength_for(width, height)
+            strength = (amplitude_for if min(width, height) >= CHROMA_MIN_SIDE
+                        else strength_for)(width, height)
         if strength <= 0:
             raise ValueError("strength must be positive")
         self.payload = payload
         self.width = width
         self.height = height
         self.strength = strength
+        self._chroma: ChromaMark | None = None
+        if self.chroma:
+            self._chroma = ChromaMark(payload, width, height, strength)
+            return
         tile = payload_tile(payload) * np.float32(strength)
         reps = (-(-height // TILE), -(-width // TILE))
         self._pattern = np.ascontiguousarray(np.tile(tile, reps)[:height, :width])
@@ -96,21 +109,31 @@ class WatermarkEmbedder:
         if frame_rgb.shape != (self.height, self.width, 3) or frame_rgb.dtype != np.uint8:
             raise ValueError(f"expected uint8 frame of shape {(self.height, self.width, 3)}, "
                              f"got {frame_rgb.dtype} {frame_rgb.shape}")
+        if self._chroma is not None:
+            return self._chroma.embed_rgb(frame_rgb, time_s)
         offset = self._offset(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY), 1.0, time_s)
         return cv2.addWeighted(frame_rgb, 1.0, cv2.merge([offset, offset, offset]), 1.0, -128.0)
 
     def embed_i420(self, planes: np.ndarray, time_s: float | None) -> np.ndarray:
         """Marks limited-range 4:2:0 planes (Y, U, V stacked, as ffmpeg's yuv420p) in place
-        and returns them. Only Y changes, by what :meth:`embed` adds to R, G and B times
-        219/255, so the encoded file is the same as the RGB path would give."""
+        and returns them. Only Y changes (by what :meth:`embed` adds to R, G and B times
+        219/255), or for a chroma mark only U, so the encoded file is the same as the RGB path
+        would give (up to rounding and the encoder's chroma subsampling)."""
         if planes.shape != (self.height * 3 // 2, self.width) or planes.dtype != np.uint8:
             raise ValueError(f"expected uint8 4:2:0 planes of shape "
                              f"{(self.height * 3 // 2, self.width)}, got {planes.dtype} "
                              f"{planes.shape}")
+        if self._chroma is not None:
+            return self._chroma.embed_i420(planes, time_s)
         luma = planes[:self.height]
         offset = self._offset(luma, _LIMITED_RANGE, time_s)
         luma[:] = cv2.addWeighted(luma, 1.0, offset, 1.0, -128.0)
         return planes
+
+    @property
+    def chroma(self) -> bool:
+        """Whether frames of this size carry the chroma mark (else the luma mark)."""
+        return min(self.width, self.height) >= CHROMA_MIN_SIDE
 
     def _offset(self, luma: np.ndarray, gain: float, time_s: float | None) -> np.ndarray:
         """The mark as uint8 ``delta * gain + 128`` for a luma plane whose levels are

@@ -74,6 +74,19 @@ def encode_frames(frames: Iterable[np.ndarray], path: Path, fps: float, crf: int
         raise RuntimeError(f"ffmpeg encode failed: {err.decode(errors='replace')}")
 
 
+def encode_planes(planes: Iterable[np.ndarray], path: Path, fps: float, crf: int = 18) -> None:
+    """Encode 4:2:0 planes (Y, U, V stacked, all one size) to H.264, as a render hands them to
+    ffmpeg (no RGB round trip, which would clip chroma near black)."""
+    it = iter(planes)
+    first = next(it)
+    h, w = first.shape[0] * 2 // 3, first.shape[1]
+    cmd = [FFMPEG, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p",
+           "-s", f"{w}x{h}", "-r", f"{fps:.3f}", "-i", "-", "-c:v", "libx264",
+           "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p", str(path)]
+    data = b"".join(np.ascontiguousarray(p).tobytes() for p in (first, *it))
+    subprocess.run(cmd, input=data, check=True, capture_output=True)
+
+
 def transform(src: Path, dst: Path, attack: str) -> None:
     """Apply one of :data:`ATTACKS` to ``src`` and re-encode it as ``dst``."""
     vf, crf = ATTACKS[attack]

@@ -1,4 +1,7 @@
-"""Shared by the watermark tests and bench: embed a clip, encode it, attack it, detect."""
+"""Shared by the watermark tests and bench: embed a clip, encode it, attack it, detect.
+
+The clip is marked on the path a video render takes: its frames' 4:2:0 planes, encoded from
+those planes (the RGB path, used for PNG stills, has its own tests)."""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from ffmpeg_util import ATTACKS, encode_frames, read_frames, read_timed_frames, transform, video_fps
+from ffmpeg_util import ATTACKS, encode_planes, read_frames, read_timed_frames, transform, video_fps
 
+from deepstudio.media.decode import rgb_to_i420
 from deepstudio.provenance.payload import PAYLOAD_BITS
 from deepstudio.provenance.watermark import WatermarkEmbedder
 from deepstudio.provenance.wm_detect import detect_in_clip
@@ -19,10 +23,15 @@ class ClipResult:
     size: str
     """Frame size of the clip, ``WxH``."""
     psnr_db: float
+    """PSNR of the marked frames' luma against the source's (all that VMAF looks at)."""
+    cb_rms: float
+    """RMS change of the U (Cb) plane, video-range levels (the mark of large frames)."""
     embed_ms: float
     bit_accuracy: dict[str, float]
     """Attack name -> fraction of the 48 payload bits recovered (0.5 if nothing decoded)."""
     detected: dict[str, bool]
+    sync_z: dict[str, float]
+    """Attack name -> the sync z-score of the reading."""
     untouched_detected: bool
     """Whether a mark was (falsely) reported in the unmarked source frames."""
     untouched_z: float
@@ -31,6 +40,16 @@ class ClipResult:
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b) ** 2))
     return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def luma_psnr_and_cb_rms(marked: np.ndarray, planes: np.ndarray) -> tuple[float, float]:
+    """(luma PSNR in dB, RMS change of the U plane in video-range levels) of marked 4:2:0
+    planes against the source's."""
+    h, w = planes.shape[0] * 2 // 3, planes.shape[1]
+    quarter = (h // 2) * (w // 2)
+    cb_change = (marked.reshape(-1)[h * w:h * w + quarter].astype(float)
+                 - planes.reshape(-1)[h * w:h * w + quarter])
+    return psnr(marked[:h], planes[:h]), float(np.sqrt(np.mean(cb_change ** 2)))
 
 
 def payload_bit_accuracy(found: int | None, payload: int) -> float:
@@ -46,21 +65,24 @@ def run_clip(src: Path, work: Path, payload: int, max_frames: int,
     times = [i / fps for i in range(len(frames))]
     h, w = frames[0].shape[:2]
     embedder = WatermarkEmbedder(payload, w, h)
+    planes = [rgb_to_i420(f) for f in frames]
     start = time.process_time()  # CPU time: the machine's cores are shared
-    marked = [embedder.embed(f, t) for f, t in zip(frames, times)]
+    marked = [embedder.embed_i420(p.copy(), t) for p, t in zip(planes, times)]
     embed_ms = (time.process_time() - start) * 1000 / len(frames)
-    quality = float(np.mean([psnr(m, f) for m, f in zip(marked, frames)]))
+    quality, cb_rms = np.mean([luma_psnr_and_cb_rms(m, p) for m, p in zip(marked, planes)],
+                              axis=0)
     encoded = work / f"{src.stem}-marked.mp4"
-    encode_frames(marked, encoded, fps)
-    accuracy, detected = {}, {}
+    encode_planes(marked, encoded, fps)
+    accuracy, detected, sync_z = {}, {}, {}
     for attack in ("none", *attacks):
         path = encoded
         if attack != "none":
             path = work / f"{src.stem}-{attack}.mp4"
             transform(encoded, path, attack)
-        result = detect_in_clip(lambda n, p=path: read_timed_frames(p, n), len(frames))
+        result = detect_in_clip(lambda n, p=path: read_timed_frames(p, n))
         accuracy[attack] = payload_bit_accuracy(result.payload, payload)
         detected[attack] = result.detected
-    untouched = detect_in_clip(lambda n: zip(times[:n], frames[:n]), len(frames))
-    return ClipResult(f"{w}x{h}", quality, embed_ms, accuracy, detected, untouched.detected,
-                      untouched.sync_z)
+        sync_z[attack] = result.sync_z
+    untouched = detect_in_clip(lambda n: zip(times[:n], frames[:n]))
+    return ClipResult(f"{w}x{h}", float(quality), float(cb_rms), embed_ms, accuracy, detected,
+                      sync_z, untouched.detected, untouched.sync_z)
