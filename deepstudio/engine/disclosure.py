@@ -183,6 +183,11 @@ class Disclosure:
         self._label = VisibleLabel(*size, text=label.text, corner=label.corner,
                                    opacity=label.opacity) if label is not None else None
 
+    def begin_range(self) -> None:
+        """Called before the frames of a chunk are marked (in order): the watermark forgets
+        the frames before, so a chunk is marked the same whoever encodes it and in what order."""
+        self._watermark.restart()
+
     def mark(self, item: FrameItem) -> np.ndarray:
         """The item's picture with the visible label (if any) and the invisible watermark."""
         frame = item.image

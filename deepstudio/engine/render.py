@@ -423,6 +423,7 @@ def _encode_range(inputs: RenderInputs, processors: list[EffectProcessor],
     processed: queue.Queue = queue.Queue(QUEUE_FRAMES)
     i420 = takes_i420(encode, *size)
     writer = VideoWriter(path, size[0], size[1], fps, encode, i420=i420)
+    disclosure.begin_range()
     mark = disclosure.mark_i420 if i420 else disclosure.mark
 
     def decode() -> None:

@@ -130,6 +130,12 @@ class WatermarkEmbedder:
         luma[:] = cv2.addWeighted(luma, 1.0, offset, 1.0, -128.0)
         return planes
 
+    def restart(self) -> None:
+        """Forget the frames marked so far (the chroma mark's motion mask starts afresh), so
+        that a run of frames is marked the same whatever was marked before it."""
+        if self._chroma is not None:
+            self._chroma.restart()
+
     @property
     def chroma(self) -> bool:
         """Whether frames of this size carry the chroma mark (else the luma mark)."""

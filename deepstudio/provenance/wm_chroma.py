@@ -102,6 +102,10 @@ class ChromaMark:
         self._held: np.ndarray | None = None
         self._time: float | None = None
 
+    def restart(self) -> None:
+        """Start the motion mask afresh at the next frame."""
+        self._previous = None
+
     def delta_cb(self, luma: np.ndarray, gain: float, time_s: float | None) -> np.ndarray:
         """The change of the video-range Cb plane (chroma size, float32) for a frame whose
         luma levels are ``gain`` times video-range luma, shown ``time_s`` into its video."""

@@ -339,6 +339,23 @@ def test_any_resize_ratio_is_found(tmp_path: Path, testdata: Path) -> None:
     assert result.scale == pytest.approx(0.8 * pattern_scale(w, h), abs=0.008)
 
 
+def test_a_restarted_embedder_marks_a_run_as_a_fresh_one_does(testdata: Path) -> None:
+    """Render chunks are encoded apart (other processes, other machines, any order): after
+    ``restart`` the chroma mark's motion mask does not depend on the frames marked before."""
+    from deepstudio.media.decode import rgb_to_i420
+
+    planes = [rgb_to_i420(f) for f in read_frames(testdata / "talk_b.mp4", 12)]
+    h, w = planes[0].shape[0] * 2 // 3, planes[0].shape[1]
+    one = WatermarkEmbedder(PAYLOAD, w, h)
+    for i in range(6):
+        one.embed_i420(planes[i].copy(), i / 25)
+    one.restart()
+    fresh = WatermarkEmbedder(PAYLOAD, w, h)
+    for i in range(6, 12):
+        assert np.array_equal(one.embed_i420(planes[i].copy(), i / 25),
+                              fresh.embed_i420(planes[i].copy(), i / 25))
+
+
 def test_large_frames_carry_a_static_mark_small_ones_a_changing_one() -> None:
     """x264 codes every change of the mark's sign again (a flip a second made CRF 18 files
     30-40 % larger), so the chroma mark of frames from 360 px is static; smaller ones keep the
