@@ -1,8 +1,8 @@
 """The watermark of frames from ``CHROMA_MIN_SIDE`` up: a static mark in the blue chroma.
 
-Why chroma, static, big chips and a motion mask (issue 18, measured with
-``tests/provenance/sweep_watermark.py`` against a plain x264 CRF 18 encode of the same frames;
-"survives" = read after 10 % crop + 50 % downscale + CRF 28):
+Why chroma, static, big chips and a motion mask (issue 18, measured by sweeps against a plain
+x264 CRF 18 encode of the same frames, whose figures are in docs/benchmarks.md, "Invisible
+disclosure"; "survives" = read after 10 % crop + 50 % downscale + CRF 28):
 
 * Any luma mark strong enough to survive cost 3-10 VMAF points and 18-68 % more file. The
   blue-difference plane (Cb) is the colour direction the eye resolves least (it is close to
