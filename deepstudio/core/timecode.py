@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 
@@ -42,10 +41,6 @@ def format_short(frame: int, fps: Fraction) -> str:
     seconds, ff = divmod(max(0, int(frame)), base)
     minutes, ss = divmod(seconds, 60)
     return f"{minutes}:{ss:02d}" if ff == 0 else f"{minutes}:{ss:02d}:{ff:02d}"
-
-
-def frame_at_seconds(seconds: float, fps: Fraction) -> int:
-    return max(0, math.floor(seconds * float(fps) + 1e-6))
 
 
 def ruler_step(pixels_per_frame: float, fps: Fraction, min_pixels: float = 90) -> int:

@@ -218,10 +218,6 @@ class BatchQueue:
             header["paused"] = paused
             self._write(header, items)
 
-    def next_queued(self) -> BatchItem | None:
-        queued = [i for i in self.items() if i.status == "queued"]
-        return min(queued, key=lambda i: (-i.priority, i.id), default=None)
-
     # --- the runner -----------------------------------------------------------------------
 
     def runner_pid(self) -> int | None:
